@@ -1,0 +1,132 @@
+"""Configuration read from the environment.
+
+`create_app()` picks the class from `MARKETPLACE_ENV` (development, test, production).
+Production has no secret defaults and refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _default_ocds_dir() -> str | None:
+    shared = BASE_DIR.parent / "shared" / "ocds"
+    return str(shared) if shared.is_dir() else None
+
+
+def _database_url(default: str | None) -> str | None:
+    url = _env("DATABASE_URL", default)
+    if url and url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url and url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    SERVICE_NAME = "Kent Commissioning Marketplace"
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _database_url(None)  # None: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(20 * 1024 * 1024)))
+    WTF_CSRF_TIME_LIMIT = 4 * 3600
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Rate limits: memory by default, Redis when RATELIMIT_STORAGE_URI is set.
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    SIGN_IN_RATE_LIMIT = _env("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour")
+    # Lock an account for LOCKOUT_MINUTES after LOCKOUT_ATTEMPTS wrong passwords in a row.
+    LOCKOUT_ATTEMPTS = int(_env("LOCKOUT_ATTEMPTS", "5"))
+    LOCKOUT_MINUTES = int(_env("LOCKOUT_MINUTES", "15"))
+
+    # Signed links
+    EMAIL_VERIFY_MAX_AGE = 3 * 24 * 3600
+    PASSWORD_RESET_MAX_AGE = 3600
+    INVITATION_MAX_AGE = 7 * 24 * 3600
+
+    # Email: "smtp", "console" or "file"
+    MAIL_BACKEND = _env("MAIL_BACKEND", "console")
+    MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = int(_env("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _env("MAIL_USE_TLS", "false") == "true"
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Kent Commissioning Marketplace <no-reply@marketplace.kent.example>")
+    MAIL_FILE_DIR = _env("MAIL_FILE_DIR")  # default: instance/mail
+
+    # Argon2id parameters (OWASP: m=19 MiB, t=2, p=1 as the floor)
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19 * 1024
+    ARGON2_PARALLELISM = 1
+
+    OCDS_SCHEMA_DIR = _env("OCDS_SCHEMA_DIR", _default_ocds_dir())
+    OCDS_OCID_PREFIX = _env("OCDS_OCID_PREFIX", "ocds-kcc000")
+    PAGE_SIZE = 20
+    TIMEZONE = "Europe/London"
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Refuse to start with settings that are unsafe for the environment."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SECRET_KEY = _env("SECRET_KEY", "development-only-not-secret")
+    DEBUG = False
+    MAIL_BACKEND = _env("MAIL_BACKEND", "file")
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    # The suite builds its own database: TEST_DATABASE_URL (PostgreSQL) or a temporary SQLite file.
+    SQLALCHEMY_DATABASE_URI = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_BACKEND = "smtp"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    MAIL_BACKEND = _env("MAIL_BACKEND", "smtp")
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        key = config.get("SECRET_KEY") or ""
+        if len(key) < 32 or "not-secret" in key:
+            raise RuntimeError("Production needs SECRET_KEY set to a random value of at least 32 characters.")
+        if not config.get("SESSION_COOKIE_SECURE") or not config.get("REMEMBER_COOKIE_SECURE"):
+            raise RuntimeError("Production needs secure session and remember-me cookies.")
+        if not config.get("SQLALCHEMY_DATABASE_URI"):
+            raise RuntimeError("Production needs DATABASE_URL.")
+
+
+CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
+
+
+def config_for(name: str | None) -> type[Config]:
+    name = name or _env("MARKETPLACE_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"Unknown MARKETPLACE_ENV {name!r}; use one of {', '.join(CONFIGS)}") from None

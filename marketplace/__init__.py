@@ -1,0 +1,106 @@
+"""Kent Commissioning Marketplace: the application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, StrictUndefined
+
+from config import BASE_DIR, config_for
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=os.environ.get("MARKETPLACE_INSTANCE_PATH", str(BASE_DIR / "instance")),
+    )
+    config_class = config_for(config_name)
+    app.config.from_object(config_class)
+    app.config.update(overrides or {})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'marketplace.sqlite'}"
+    config_class.validate(app.config)
+
+    register_templates(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def register_templates(app: Flask) -> None:
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(BASE_DIR / "templates")),
+        PrefixLoader({
+            "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+            "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+        }),
+    ])
+    if app.config.get("TESTING"):
+        app.jinja_env.undefined = StrictUndefined
+    from marketplace import templating
+
+    templating.init_app(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from govuk_frontend_wtf.main import WTFormsHelpers
+
+    from marketplace import models  # noqa: F401  (every table, for Alembic)
+    from marketplace.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    WTFormsHelpers(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = "Sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    from marketplace.accounts import load_user
+
+    login_manager.user_loader(load_user)
+    _enable_sqlite_foreign_keys(app)
+
+
+def _enable_sqlite_foreign_keys(app: Flask) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):  # pragma: no cover - driver hook
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from marketplace.accounts import bp as accounts_bp
+    from marketplace.admin import bp as admin_bp
+    from marketplace.organisations import bp as organisations_bp
+    from marketplace.pages import bp as pages_bp
+
+    for blueprint in (pages_bp, accounts_bp, organisations_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from marketplace import errorpages
+
+    errorpages.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from marketplace import cli
+
+    cli.init_app(app)
+

@@ -1,0 +1,55 @@
+"""Command-line tools: flask create-admin, seed-demo, audit-verify."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from marketplace.extensions import db
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrator", show_default=True, help="Full name")
+@click.password_option("--password", envvar="ADMIN_PASSWORD", help="Or set ADMIN_PASSWORD")
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Create (or restore) an administrator who can invite the other staff."""
+    from marketplace.accounts.services import create_admin
+    from marketplace.errors import DomainError
+
+    if len(password) < 12:
+        raise click.BadParameter("Use at least 12 characters", param_hint="--password")
+    try:
+        user = create_admin(email, name, password)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Administrator {user.email} is ready. Sign in at /sign-in.")
+
+
+@click.command("audit-verify")
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain and report the first broken link."""
+    from marketplace.audit import verify_database
+
+    report = verify_database()
+    if report.ok:
+        click.echo(f"Audit log intact: {report.checked} events checked.")
+        return
+    click.echo(f"Audit log broken at event {report.broken_at}: {report.problem}. "
+               f"{report.checked} events before it are intact.", err=True)
+    raise SystemExit(1)
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load demo data (idempotent) and print the demo sign-in details."""
+    from marketplace.seed import seed_demo
+
+    summary = seed_demo()
+    click.echo(summary.describe())
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_admin_command, audit_verify_command, seed_demo_command):
+        app.cli.add_command(command)
+    app.shell_context_processor(lambda: {"db": db})

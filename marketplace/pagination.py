@@ -1,0 +1,36 @@
+"""Pagination for list pages: one count and one page query, whatever the number of rows."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+
+from marketplace.extensions import db
+
+
+def paginate(statement, per_page: int | None = None):
+    from flask import current_app
+
+    return db.paginate(statement, page=request.args.get("page", 1, type=int),
+                       per_page=per_page or current_app.config["PAGE_SIZE"], max_per_page=100, error_out=False)
+
+
+def pagination_params(page) -> dict | None:
+    """Parameters for the GOV.UK pagination component, keeping the current query string."""
+    if page.pages <= 1:
+        return None
+    args = request.args.to_dict()
+
+    def link(number: int) -> str:
+        return url_for(request.endpoint, **{**(request.view_args or {}), **args, "page": number})
+
+    params: dict = {"items": []}
+    if page.has_prev:
+        params["previous"] = {"href": link(page.prev_num)}
+    if page.has_next:
+        params["next"] = {"href": link(page.next_num)}
+    for number in page.iter_pages(left_edge=1, left_current=1, right_current=1, right_edge=1):
+        if number is None:
+            params["items"].append({"ellipsis": True})
+        else:
+            params["items"].append({"number": number, "href": link(number), "current": number == page.page})
+    return params
