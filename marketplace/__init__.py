@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, StrictUndefined
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, Undefined
+from jinja2.exceptions import UndefinedError
 
 from config import BASE_DIR, config_for
 
@@ -34,6 +35,14 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     return app
 
 
+class OutputStrictUndefined(Undefined):
+    """In tests, printing an undefined value fails the test; testing it in an `if` (as the GOV.UK macros do)
+    stays allowed. Full StrictUndefined is not usable with the GOV.UK Frontend macros."""
+
+    def __str__(self) -> str:
+        raise UndefinedError(self._undefined_message)
+
+
 def register_templates(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(BASE_DIR / "templates")),
@@ -43,7 +52,7 @@ def register_templates(app: Flask) -> None:
         }),
     ])
     if app.config.get("TESTING"):
-        app.jinja_env.undefined = StrictUndefined
+        app.jinja_env.undefined = OutputStrictUndefined
     from marketplace import templating
 
     templating.init_app(app)

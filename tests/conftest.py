@@ -1,0 +1,205 @@
+"""Fixtures shared by every layer of the suite.
+
+The test database is built by running the migrations once per test run (per xdist worker):
+SQLite (default) copies the migrated file for each test; PostgreSQL (TEST_DATABASE_URL) truncates every table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+
+from marketplace import create_app
+from marketplace.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+# Email: a real SMTP server on loopback -----------------------------------------------------------
+
+@dataclass
+class Mailbox:
+    messages: list = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address.lower() in m["To"].lower()]
+
+    def last_body(self, address: str) -> str:
+        found = self.to(address)
+        assert found, f"no email to {address}; sent to {[m['To'] for m in self.messages]}"
+        return found[-1].get_content()
+
+    def link_in(self, address: str, path_fragment: str) -> str:
+        body = self.last_body(address)
+        match = re.search(r"https?://[^\s]*" + re.escape(path_fragment) + r"[^\s]*", body)
+        assert match, f"no link containing {path_fragment} in: {body}"
+        return match.group(0)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture()
+def mailbox(smtp_server) -> Mailbox:
+    smtp_server.handler.clear()
+    return smtp_server.handler
+
+
+# The database ------------------------------------------------------------------------------------
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _postgres_url() -> str | None:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return None
+    url = sa.make_url(base)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"{url.database}_{_worker()}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """Migrate once: returns ('postgresql', url) or ('sqlite', template_path)."""
+    url = _postgres_url()
+    if url:
+        _migrate(url)
+        return "postgresql", url
+    template = tmp_path_factory.mktemp("db") / "template.sqlite"
+    _migrate(f"sqlite:///{template}")
+    return "sqlite", str(template)
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = [t.name for t in db.metadata.sorted_tables]
+        connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture()
+def database_url(database, tmp_path) -> str:
+    kind, location = database
+    if kind == "postgresql":
+        _truncate_all(location)
+        return location
+    path = tmp_path / "test.sqlite"
+    shutil.copyfile(location, path)
+    return f"sqlite:///{path}"
+
+
+# The application -----------------------------------------------------------------------------------
+
+class FormClient(FlaskClient):
+    """A test client that submits forms the way a browser does: with the page's CSRF token."""
+
+    def csrf_token(self, page_url: str) -> str:
+        response = self.get(page_url)
+        match = CSRF_INPUT.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {page_url} (status {response.status_code})"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict | None = None, page_url: str | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(page_url or url))
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture()
+def app_overrides() -> dict:
+    return {}
+
+
+@pytest.fixture()
+def app(database_url, smtp_server, app_overrides, tmp_path):
+    overrides = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server.port,
+        "SIGN_IN_RATE_LIMIT": "1000 per minute",
+        **app_overrides,
+    }
+    os.environ.setdefault("MARKETPLACE_INSTANCE_PATH", tempfile.mkdtemp(prefix="marketplace-instance-"))
+    application = create_app("test", overrides)
+    application.test_client_class = FormClient
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def client(app) -> FormClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app):
+    return app.test_cli_runner()
+
+
+def sign_in_as(client: FlaskClient, user) -> None:
+    """Start a signed-in session for user without going through the form (the form has its own tests)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+@pytest.fixture()
+def as_user(client):
+    def _as(user):
+        sign_in_as(client, user)
+        return client
+
+    return _as
