@@ -38,6 +38,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url(None)  # None: SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(20 * 1024 * 1024)))
+    MAX_DOCUMENT_BYTES = int(_env("MAX_DOCUMENT_BYTES", str(15 * 1024 * 1024)))
+    DOCUMENT_STORE = _env("DOCUMENT_STORE")  # default: instance/documents
     WTF_CSRF_TIME_LIMIT = 4 * 3600
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     SESSION_COOKIE_HTTPONLY = True

@@ -95,10 +95,15 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from marketplace.accounts import bp as accounts_bp
     from marketplace.admin import bp as admin_bp
+    from marketplace.clarifications import bp as clarifications_bp
+    from marketplace.opportunities import bp as opportunities_bp
     from marketplace.organisations import bp as organisations_bp
     from marketplace.pages import bp as pages_bp
+    from marketplace.right_to_bid import bp as right_to_bid_bp
+    from marketplace.settings import bp as settings_bp
 
-    for blueprint in (pages_bp, accounts_bp, organisations_bp, admin_bp):
+    for blueprint in (pages_bp, accounts_bp, organisations_bp, admin_bp, settings_bp, opportunities_bp,
+                      clarifications_bp, right_to_bid_bp):
         app.register_blueprint(blueprint)
 
 

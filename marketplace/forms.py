@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
@@ -15,6 +17,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms.utils import unset_value
 from wtforms.validators import Email, InputRequired, Length, ValidationError
 
 __all__ = [
@@ -150,3 +153,101 @@ def error_summary(form: FlaskForm) -> list[dict]:
                 items.append({"text": message, "href": f"#{field.id}"})
                 break
     return items
+
+
+# Money and dates -------------------------------------------------------------------------------------
+
+MONEY_MAX = Decimal("100000000000")  # £100 billion: anything above is a typing slip
+
+
+def parse_money(raw: str | None) -> Decimal | None:
+    """'£1,234.50' -> Decimal('1234.50'); None for blank; ValueError with a message otherwise."""
+    text = (raw or "").strip().replace(",", "").replace(" ", "")
+    if text.startswith("£"):
+        text = text[1:]
+    if not text:
+        return None
+    if not re.fullmatch(r"-?\d+(\.\d{1,2})?", text):
+        raise ValueError("must be an amount in pounds, like 125000 or 125,000.50")
+    value = Decimal(text)
+    if value < 0:
+        raise ValueError("must be £0 or more")
+    if value > MONEY_MAX:
+        raise ValueError("is too large: check the number of zeros")
+    return value.quantize(Decimal("0.01"))
+
+
+class MoneyField(StringField):
+    """An amount in pounds; `data` is a Decimal (or None when blank)."""
+
+    widget = GovTextInput()
+
+    def __init__(self, label=None, validators=None, allow_zero: bool = True, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.allow_zero = allow_zero
+        self.raw_text = ""
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data:,.2f}".replace(".00", "")
+
+    def process_formdata(self, valuelist) -> None:
+        self.raw_text = valuelist[0] if valuelist else ""
+        try:
+            self.data = parse_money(self.raw_text)
+        except ValueError as error:
+            self.data = None
+            raise ValueError(f"{self.label.text} {error}") from None
+        if self.data == 0 and not self.allow_zero:
+            self.data = None
+            raise ValueError(f"{self.label.text} must be more than £0")
+
+
+class LondonDateTimeField(StringField):
+    """A date (day, month, year) and a time in UK time; `data` is an aware UTC datetime.
+
+    The template renders it with the `date_time_input` macro: inputs named <name>-day, -month, -year, -time.
+    """
+
+    def __init__(self, label=None, validators=None, default_time: str = "12:00", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.default_time = default_time
+        self.parts: dict[str, str] = {}
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.process_errors = []
+        if formdata is not None and any(f"{self.name}-{p}" in formdata for p in ("day", "month", "year", "time")):
+            self.parts = {p: (formdata.get(f"{self.name}-{p}") or "").strip() for p in ("day", "month", "year", "time")}
+            self.raw_data = [self.parts]
+            try:
+                self.data = london_parts_to_utc(self.parts)
+            except ValueError as error:
+                self.data = None
+                self.process_errors.append(f"{self.label.text} {error}")
+            return
+        self.data = data if data is not unset_value else self.default
+        self.parts = utc_to_london_parts(self.data) if self.data else {}
+
+
+def london_parts_to_utc(parts: dict[str, str]) -> datetime | None:
+    from marketplace.timeutil import LONDON
+
+    if not any(parts.get(p) for p in ("day", "month", "year")):
+        return None
+    try:
+        day, month, year = int(parts["day"]), int(parts["month"]), int(parts["year"])
+        hour, minute = (int(x) for x in (parts.get("time") or "12:00").replace(".", ":").split(":"))
+        local = datetime(year, month, day, hour, minute, tzinfo=LONDON)
+    except (ValueError, TypeError):
+        raise ValueError("must be a real date and a time like 17:00") from None
+    if not 2000 <= year <= 2100:
+        raise ValueError("must have a 4-digit year, like 2027")
+    return local.astimezone(timezone.utc)
+
+
+def utc_to_london_parts(value: datetime) -> dict[str, str]:
+    from marketplace.timeutil import london
+
+    local = london(value)
+    return {"day": str(local.day), "month": str(local.month), "year": str(local.year), "time": f"{local:%H:%M}"}

@@ -3,3 +3,9 @@
 from marketplace.accounts.models import SignInThrottle, StaffRole, User  # noqa: F401
 from marketplace.audit import AuditEvent  # noqa: F401
 from marketplace.organisations.models import Membership, Organisation, OrganisationInvitation  # noqa: F401
+from marketplace.opportunities.models import (  # noqa: F401
+    Amendment, Criterion, EvaluationModel, Lot, Opportunity, OpportunityDocument, SavedSearch, Watch,
+)
+from marketplace.settings.models import Setting  # noqa: F401
+from marketplace.clarifications.models import Question  # noqa: F401
+from marketplace.right_to_bid.models import CatalogueService, Proposal  # noqa: F401

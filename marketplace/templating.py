@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from marketplace.accounts import permissions as account_perms
@@ -14,25 +14,31 @@ from marketplace.taxonomy import category_name
 from marketplace.timeutil import format_london
 
 
-def _item(text: str, endpoint: str, **values) -> dict:
-    href = url_for(endpoint, **values)
+def _item(text: str, endpoint: str, section: str | None = None) -> dict | None:
+    """A navigation link; None when the page does not exist in this build. `section` marks the item active
+    on every page whose endpoint starts with it."""
+    if endpoint not in current_app.view_functions:
+        return None
     current = request.endpoint == endpoint
-    return {"text": text, "href": href, "current": current}
+    active = bool(section and (request.endpoint or "").startswith(section))
+    return {"text": text, "href": url_for(endpoint), "current": current, "active": active and not current}
 
 
 def navigation_for(user) -> list[dict]:
     """Service navigation items for the signed-in user's roles (the same predicates the views use)."""
-    items = [_item("Home", "pages.home")]
-    if not getattr(user, "is_authenticated", False):
-        return items
-    if account_perms.is_provider(user):
-        items.append(_item("Your organisation", "organisations.mine"))
-    if account_perms.can_administer(user):
-        items.append(_item("Staff", "admin.staff"))
-    if account_perms.can_read_audit_log(user):
-        items.append(_item("Audit log", "admin.audit_log"))
-    items.append(_item("Your account", "accounts.account"))
-    return items
+    signed_in = getattr(user, "is_authenticated", False)
+    wanted = [
+        ("Find opportunities", "opportunities.search", "opportunities.", True),
+        ("Right to bid", "right_to_bid.catalogue", "right_to_bid.", True),
+        ("Your organisation", "organisations.mine", "organisations.", signed_in and account_perms.is_provider(user)),
+        ("Commissioning", "opportunities.staff_list", None, signed_in and account_perms.is_staff(user)),
+        ("Staff", "admin.staff", None, account_perms.can_administer(user)),
+        ("Settings", "settings.edit", None, account_perms.can_administer(user)),
+        ("Audit log", "admin.audit_log", None, account_perms.can_read_audit_log(user)),
+        ("Your account", "accounts.account", None, signed_in),
+    ]
+    items = [_item(text, endpoint, section) for text, endpoint, section, show in wanted if show]
+    return [item for item in items if item is not None]
 
 
 def _navigation() -> dict:

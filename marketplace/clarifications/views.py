@@ -1,0 +1,3 @@
+"""Clarification pages."""
+
+from marketplace.clarifications import bp  # noqa: F401

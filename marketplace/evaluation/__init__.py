@@ -1,0 +1,1 @@
+"""Evaluation: model rules, the scoring engine, panels, moderation."""

@@ -1,0 +1,3 @@
+"""Settings page."""
+
+from marketplace.settings import bp  # noqa: F401
