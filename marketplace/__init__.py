@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, Undefined
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, Undefined
 from jinja2.exceptions import UndefinedError
 
 from config import BASE_DIR, config_for
@@ -43,6 +45,20 @@ class OutputStrictUndefined(Undefined):
         raise UndefinedError(self._undefined_message)
 
 
+class _ProcessBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every app made in this process (the test suite makes one per test).
+    Keys include a checksum of the template source, so an edited template is compiled again."""
+
+    _store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self._store:
+            bucket.bytecode_from_string(self._store[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
 def register_templates(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(BASE_DIR / "templates")),
@@ -51,6 +67,7 @@ def register_templates(app: Flask) -> None:
             "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
         }),
     ])
+    app.jinja_env.bytecode_cache = _ProcessBytecodeCache()
     if app.config.get("TESTING"):
         app.jinja_env.undefined = OutputStrictUndefined
     from marketplace import templating
@@ -77,19 +94,15 @@ def register_extensions(app: Flask) -> None:
     from marketplace.accounts import load_user
 
     login_manager.user_loader(load_user)
-    _enable_sqlite_foreign_keys(app)
 
 
-def _enable_sqlite_foreign_keys(app: Flask) -> None:
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    @event.listens_for(Engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):  # pragma: no cover - driver hook
-        if type(dbapi_connection).__module__.startswith("sqlite3"):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
+    """SQLite enforces foreign keys only when asked, per connection (registered once per process)."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:

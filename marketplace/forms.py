@@ -18,7 +18,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.utils import unset_value
-from wtforms.validators import Email, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 __all__ = [
     "BaseForm", "GovCheckboxesInput", "GovRadioInput", "GovSelect", "GovSubmitInput", "GovTextArea",
@@ -54,7 +54,7 @@ def required_text(label: str, max_length: int, message: str, hint: str | None = 
         label,
         description=hint,
         validators=[
-            InputRequired(message=message),
+            DataRequired(message=message),  # checks the stripped value, so spaces alone are refused
             Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"),
             no_control_characters,
         ],

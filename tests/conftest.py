@@ -161,6 +161,12 @@ def app_overrides() -> dict:
     return {}
 
 
+def _fresh_request_globals() -> None:
+    from flask import g
+
+    g.__dict__.clear()
+
+
 @pytest.fixture()
 def app(database_url, smtp_server, app_overrides, tmp_path):
     overrides = {
@@ -173,6 +179,9 @@ def app(database_url, smtp_server, app_overrides, tmp_path):
     os.environ.setdefault("MARKETPLACE_INSTANCE_PATH", tempfile.mkdtemp(prefix="marketplace-instance-"))
     application = create_app("test", overrides)
     application.test_client_class = FormClient
+    # The fixture keeps an app context open so tests can use the database; Flask reuses it for each request,
+    # so clear `g` first thing in every request (the signed-in user and CSRF token live there).
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     with application.app_context():
         yield application
         db.session.remove()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, PasswordField
-from wtforms.validators import EqualTo, InputRequired
+from wtforms.validators import EqualTo, InputRequired, ValidationError
 
 from marketplace.accounts.models import NAME_MAX
 from marketplace.accounts.roles import STAFF_ROLES
@@ -25,6 +25,12 @@ def _full_name():
                                                                                   "spellcheck": "false"})
 
 
+def _name_not_blank(form, field) -> None:
+    """InputRequired reads the raw input, so "   " passed it and was stored as an empty name after stripping."""
+    if not (field.data or "").strip():
+        raise ValidationError(field.validators[0].message)
+
+
 def _confirm():
     return PasswordField(
         "Confirm password",
@@ -37,6 +43,7 @@ def _confirm():
 
 class RegisterForm(BaseForm):
     full_name = _full_name()
+    validate_full_name = _name_not_blank
     email = email_field(hint="We will send a link to confirm it. Use an address you can read.")
     password = new_password_field()
     confirm = _confirm()
@@ -86,6 +93,7 @@ def _roles_field():
 
 class InviteStaffForm(BaseForm):
     full_name = required_text("Full name", NAME_MAX, "Enter the person's full name")
+    validate_full_name = _name_not_blank
     email = email_field(hint="Their council email address. We will send them a link to set a password.")
     roles = _roles_field()
     submit = submit("Send invitation")

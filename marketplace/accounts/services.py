@@ -119,18 +119,22 @@ def _locked_message() -> str:
             "or reset your password.")
 
 
+def _is_locked(throttle: SignInThrottle, now) -> bool:
+    return throttle.locked_until is not None and as_utc(throttle.locked_until) > now
+
+
 def authenticate(email: str, password: str) -> User:
     """Return the user, or raise SignInRefused with a message that never says whether the email is registered."""
     throttle = _throttle_for(email)
     now = utcnow()
-    if throttle.locked_until and as_utc(throttle.locked_until) > now:
+    if _is_locked(throttle, now):
         check_password(None, password)  # same work either way
         raise SignInRefused(_locked_message())
     user = find_user_by_email(email)
     ok = check_password(user.password_hash if user else None, password) and user is not None and user.is_active
     if not ok:
         _record_failure(throttle, now)
-        raise SignInRefused(_locked_message() if throttle.locked_until else GENERIC_FAILURE)
+        raise SignInRefused(_locked_message() if _is_locked(throttle, now) else GENERIC_FAILURE)
     _record_success(throttle, user, password, now)
     return user
 

@@ -159,7 +159,9 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            user = services.change_password(current_user, form.current_password.data, form.password.data)
+            # The real user, not the proxy: login_user(proxy) would make current_user point at itself.
+            user = services.change_password(current_user._get_current_object(), form.current_password.data,
+                                            form.password.data)
         except DomainError as error:
             add_error(form, error)
         else:
