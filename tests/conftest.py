@@ -79,6 +79,13 @@ def mailbox(smtp_server) -> Mailbox:
 
 # The database ------------------------------------------------------------------------------------
 
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _fast_sqlite(dbapi_connection, connection_record) -> None:
+    """Test databases are thrown away: SQLite need not wait for the disk on every commit."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
