@@ -40,5 +40,9 @@ seed: install
 	@if [ ! -f instance/.seeded ]; then $(BIN)/flask seed-demo && touch instance/.seeded; \
 	else echo "Demo data already loaded (sign in with the accounts printed on first run; password kent-demo-password)."; fi
 
+# Speed and memory figures: each benchmark prints its own table.
+benchmarks: install
+	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
+
 clean:
 	rm -rf $(VENV) node_modules static/build instance
