@@ -9,3 +9,6 @@ from marketplace.opportunities.models import (  # noqa: F401
 from marketplace.settings.models import Setting  # noqa: F401
 from marketplace.clarifications.models import Question  # noqa: F401
 from marketplace.right_to_bid.models import CatalogueService, Proposal  # noqa: F401
+from marketplace.bids.models import (  # noqa: F401
+    Bid, BidAnswer, BidDocument, BidSubmission, ConsortiumMember, PriceLine, SocialValueCommitment,
+)

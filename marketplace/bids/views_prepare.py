@@ -1,0 +1,3 @@
+"""Bid preparation pages: the task list and each section."""
+
+from marketplace.bids import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Submission pages: check answers, submit, receipts, withdraw; the provider dashboard."""
+
+from marketplace.bids import bp  # noqa: F401
