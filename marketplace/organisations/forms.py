@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from wtforms import BooleanField, RadioField
-from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput
 from marketplace.accounts.models import NAME_MAX
@@ -19,7 +19,7 @@ from marketplace.forms import (
     required_text,
     submit,
 )
-from marketplace.kent import LOCALITY_CHOICES, InvalidPostcode, normalise_postcode
+from marketplace.kent import LOCALITY_CHOICES, OUTSIDE_KENT, InvalidPostcode, normalise_postcode
 from marketplace.organisations.choices import ORGANISATION_TYPES, SIZES
 from marketplace.organisations.models import LEGAL_NAME_MAX, LINE_MAX
 from marketplace.taxonomy import CATEGORY_CHOICES
@@ -31,10 +31,11 @@ CHARITY_NUMBER = re.compile(r"^(\d{6,7}|SC0\d{5}|NIC1\d{5})$")
 
 
 def normalise_company_number(value: str | None) -> str | None:
+    """Upper-case without spaces; restore the leading zeros people drop (6 or 7 digits), nothing shorter."""
     if not value:
         return None
     value = re.sub(r"\s", "", value).upper()
-    return value.zfill(8) if value.isdigit() and len(value) < 8 else value
+    return value.zfill(8) if value.isdigit() and 6 <= len(value) < 8 else value
 
 
 def _company_number(form, field) -> None:
@@ -58,7 +59,27 @@ def _upper_compact(value):
     return re.sub(r"\s", "", value).upper() if isinstance(value, str) else value
 
 
-class OrganisationForm(BaseForm):
+class _BlankIsMissing:
+    """Text is stripped, but InputRequired looks at the raw input: make "   " count as missing too."""
+
+    def validate(self, extra_validators=None):
+        extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}
+        for field in self:
+            for validator in field.validators:
+                if isinstance(validator, InputRequired) and isinstance(field.data, str):
+                    extra.setdefault(field.name, []).append(_not_blank(validator.message))
+        return super().validate(extra)
+
+
+def _not_blank(message: str):
+    def check(form, field) -> None:
+        if not (field.data or "").strip():
+            raise StopValidation(message)
+
+    return check
+
+
+class OrganisationForm(_BlankIsMissing, BaseForm):
     legal_name = required_text("Legal name", LEGAL_NAME_MAX, "Enter your organisation's legal name",
                                hint="As registered with Companies House or the Charity Commission, if registered",
                                render_kw={"autocomplete": "organization"})
@@ -139,7 +160,7 @@ class InviteColleagueForm(BaseForm):
     submit = submit("Send invitation")
 
 
-class JoinForm(BaseForm):
+class JoinForm(_BlankIsMissing, BaseForm):
     """For someone joining through an invitation who has no account yet."""
 
     full_name = required_text("Full name", NAME_MAX, "Enter your full name", render_kw={"autocomplete": "name"})
@@ -171,5 +192,7 @@ def form_from_organisation(organisation) -> OrganisationForm:
     same = (organisation.trading_line1, organisation.trading_postcode) == (
         organisation.operations_line1, organisation.operations_postcode)
     form = OrganisationForm(obj=organisation, same_address=same)
-    form.district_choice.data = organisation.district if organisation.kent_based else None
+    # The answer given to the district question, so a straddling postcode is not asked about again on every
+    # edit (outside Kent included); ignored by the lookup for a postcode that needs no choice.
+    form.district_choice.data = organisation.district if organisation.kent_based else OUTSIDE_KENT
     return form

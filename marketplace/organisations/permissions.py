@@ -18,7 +18,8 @@ def is_member(user: Any, organisation: Any) -> bool:
 
 def can_view_organisation(user: Any, organisation: Any) -> bool:
     """Members see their own organisation's page; staff see every provider's."""
-    return is_member(user, organisation) or bool(getattr(user, "is_staff", False))
+    signed_in = user is not None and bool(getattr(user, "is_authenticated", False))
+    return is_member(user, organisation) or (signed_in and bool(getattr(user, "is_staff", False)))
 
 
 def can_edit_organisation(user: Any, organisation: Any) -> bool:

@@ -16,7 +16,15 @@ from marketplace.accounts.services import EmailTaken, LinkProblem, find_user_by_
 from marketplace.email import send_email
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.kent import ChoiceNeeded, InvalidChoice, KentStatus, choices_for, resolve_kent_status
+from marketplace.kent import (
+    ChoiceNeeded,
+    InvalidChoice,
+    InvalidPostcode,
+    KentStatus,
+    choices_for,
+    lookup_postcode,
+    resolve_kent_status,
+)
 from marketplace.organisations.choices import MEMBER_COLLEAGUE, MEMBER_OWNER
 from marketplace.organisations.models import Membership, Organisation, OrganisationInvitation
 from marketplace.organisations.permissions import can_create_organisation, can_manage_members
@@ -68,6 +76,15 @@ def derive_kent_status(postcode: str, choice: str | None) -> KentStatus:
         ) from None
     except InvalidChoice as invalid:
         raise DistrictChoiceNeeded(choices_for(invalid.lookup), "Select one of the areas shown") from None
+
+
+def district_choices(postcode: str | None) -> list[tuple[str, str]] | None:
+    """The answers to "which council area?" when the postcode alone cannot decide; None otherwise."""
+    try:
+        lookup = lookup_postcode(postcode or "")
+    except InvalidPostcode:
+        return None
+    return choices_for(lookup) if lookup.needs_choice else None
 
 
 def _check_unique(details: OrganisationDetails, organisation_id: int | None) -> None:

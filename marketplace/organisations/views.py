@@ -76,16 +76,10 @@ def create():
 
 
 def _choices_from_post(form: OrganisationForm):
-    """Keep the district question on screen when the user re-submits with other errors."""
-    if not form.is_submitted() or not form.operations_address()["postcode"]:
+    """Keep the district question (and the answer given) on screen when other fields have errors."""
+    if not form.is_submitted():
         return None
-    try:
-        services.derive_kent_status(form.operations_address()["postcode"], form.district_choice.data or None)
-    except services.DistrictChoiceNeeded as needed:
-        return needed.choices
-    except ValueError:
-        return None
-    return None
+    return services.district_choices(form.operations_address()["postcode"])
 
 
 @bp.get("/<int:organisation_id>")
@@ -116,13 +110,7 @@ def edit(organisation_id: int):
 
 
 def _stored_choices(organisation: Organisation):
-    try:
-        services.derive_kent_status(organisation.operations_postcode, None)
-    except services.DistrictChoiceNeeded as needed:
-        return needed.choices
-    except ValueError:
-        return None
-    return None
+    return services.district_choices(organisation.operations_postcode)
 
 
 @bp.route("/<int:organisation_id>/members", methods=["GET", "POST"])
@@ -132,8 +120,9 @@ def members(organisation_id: int):
     require_hidden(permissions.is_member(current_user, organisation))
     can_manage = permissions.can_manage_members(current_user, organisation)
     form = InviteColleagueForm()
-    if form.validate_on_submit():
+    if request.method == "POST":
         require(can_manage)
+    if form.validate_on_submit():
         try:
             services.invite_colleague(current_user, organisation, form.email.data)
         except DomainError as error:
