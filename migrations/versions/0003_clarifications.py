@@ -24,6 +24,7 @@ def upgrade():
     sa.Column('organisation_id', sa.Integer(), nullable=False),
     sa.Column('asked_by_id', sa.Integer(), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('published_text', sa.Text(), nullable=True),
     sa.Column('asked_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('answer', sa.Text(), nullable=True),
     sa.Column('visibility', sa.String(length=10), nullable=True),
