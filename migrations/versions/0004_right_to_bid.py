@@ -27,6 +27,8 @@ def upgrade():
     sa.Column('category', sa.String(length=60), nullable=False),
     sa.Column('window_opens', sa.Date(), nullable=False),
     sa.Column('window_closes', sa.Date(), nullable=False),
+    sa.Column('next_window_opens', sa.Date(), nullable=True),
+    sa.Column('next_window_closes', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalogue_services'))
     )
@@ -54,6 +56,7 @@ def upgrade():
     sa.Column('decision_ground', sa.String(length=40), nullable=True),
     sa.Column('decision_reasons', sa.Text(), nullable=True),
     sa.Column('modification', sa.Text(), nullable=True),
+    sa.Column('modification_agreed', sa.Boolean(), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('opportunity_id', sa.Integer(), nullable=True),
