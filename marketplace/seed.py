@@ -1,4 +1,5 @@
-"""Demo data for `flask seed-demo`: staff in each role and 40 provider organisations. Idempotent."""
+"""Demo data for `flask seed-demo`: staff in each role, 40 provider organisations, then the commissioning data
+(opportunities, questions, right to bid, saved searches: see seed_commissioning.py). Idempotent."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from marketplace.kent import DISTRICTS, LOCALITY_CHOICES, OUTWARD_CODES, STRADDL
 from marketplace.organisations.choices import MEMBER_OWNER, ORGANISATION_TYPES
 from marketplace.organisations.models import Membership, Organisation
 from marketplace.organisations.services import name_key
+from marketplace.seed_commissioning import Cast, CommissioningSummary, seed_commissioning
 from marketplace.taxonomy import CATEGORIES
 from marketplace.timeutil import utcnow
 
@@ -25,11 +27,14 @@ SEED = 20261123
 ORGANISATION_COUNT = 40
 OUTSIDE_KENT_POSTCODES = ("SE1 7PB", "RH1 1AA", "BN1 1AA", "ME4 4AA")
 
+COMMISSIONER_EMAIL = "commissioner@kent.example"
+OFFICER_EMAIL = "procurement@kent.example"
+LEAD_EMAIL = "lead@kent.example"
 STAFF = (
     ("admin@kent.example", "Alex Administrator", (ADMINISTRATOR,)),
-    ("commissioner@kent.example", "Chris Commissioner", (COMMISSIONER,)),
-    ("procurement@kent.example", "Pat Procurement", (PROCUREMENT_OFFICER,)),
-    ("lead@kent.example", "Sam Lead", (COMMISSIONER, PROCUREMENT_OFFICER)),
+    (COMMISSIONER_EMAIL, "Chris Commissioner", (COMMISSIONER,)),
+    (OFFICER_EMAIL, "Pat Procurement", (PROCUREMENT_OFFICER,)),
+    (LEAD_EMAIL, "Sam Lead", (COMMISSIONER, PROCUREMENT_OFFICER)),
 )
 
 SIZE_BY_TYPE = {
@@ -51,10 +56,12 @@ class SeedSummary:
     staff_created: int = 0
     organisations_created: int = 0
     provider_logins: list[str] = field(default_factory=list)
+    commissioning: CommissioningSummary = field(default_factory=CommissioningSummary)
 
     def describe(self) -> str:
         lines = [
             f"Demo data ready ({self.staff_created} staff and {self.organisations_created} organisations added).",
+            *self.commissioning.describe(),
             f"Every demo account's password is: {DEMO_PASSWORD}",
             "Staff:",
             *[f"  {email:32} {', '.join(roles)}" for email, _, roles in STAFF],
@@ -140,6 +147,17 @@ def _seed_organisation(item: dict, password_hash: str) -> bool:
     return True
 
 
+def _user(email: str) -> User:
+    return db.session.execute(sa.select(User).filter_by(email=email)).scalar_one()
+
+
+def _cast(provider_emails: list[str]) -> Cast:
+    owners = db.session.execute(sa.select(User).where(User.email.in_(provider_emails))).scalars().all()
+    by_email = {owner.email: owner for owner in owners}
+    return Cast(commissioner=_user(COMMISSIONER_EMAIL), lead=_user(LEAD_EMAIL), officer=_user(OFFICER_EMAIL),
+                owners=tuple(by_email[email] for email in provider_emails))
+
+
 def seed_demo() -> SeedSummary:
     fake = Faker("en_GB")
     fake.seed_instance(SEED)
@@ -150,5 +168,6 @@ def seed_demo() -> SeedSummary:
     for item in _organisation_plan(fake, rng):
         summary.organisations_created += _seed_organisation(item, password_hash)
         summary.provider_logins.append(item["owner"][1])
+    summary.commissioning = seed_commissioning(_cast(summary.provider_logins), utcnow())
     db.session.commit()
     return summary

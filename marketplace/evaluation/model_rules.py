@@ -90,50 +90,66 @@ def public_value_weight(model: ModelSpec) -> Decimal:
     return sum((c.weight or Decimal(0) for c in model.criteria if c.kind == SOCIAL_VALUE), Decimal(0))
 
 
-def criterion_problems(criterion: CriterionSpec, context: Context) -> list[str]:
-    """What is wrong with one criterion, in words for the commissioner."""
+LOCATION_REFUSAL = (
+    "A criterion that scores where a bidder is based is lawful only under a below-threshold reservation "
+    "for Kent-established suppliers. Score what bidders commit to deliver in Kent instead, such as "
+    "spend with Kent suppliers or Kent-resident jobs.")
+
+
+def criterion_field_problems(criterion: CriterionSpec, context: Context) -> list[Problem]:
+    """What is wrong with one criterion, each problem naming the part it is about: kind, weight, scale_max,
+    min_score, word_limit, method, factor, min_price, max_price, target or scores_location."""
     if criterion.kind not in KINDS:
-        return [f"Choose a kind of criterion from the list"]
+        return [Problem("kind", "Choose a kind of criterion from the list")]
     problems = _weight_problems(criterion) + _scale_problems(criterion) + _method_problems(criterion)
     if criterion.scores_location and not (context.below_threshold and context.reservation != "none"):
-        problems.append(
-            "A criterion that scores where a bidder is based is lawful only under a below-threshold reservation "
-            "for Kent-established suppliers. Score what bidders commit to deliver in Kent instead, such as "
-            "spend with Kent suppliers or Kent-resident jobs.")
+        problems.append(Problem("scores_location", LOCATION_REFUSAL))
     return problems
 
 
-def _weight_problems(criterion: CriterionSpec) -> list[str]:
+def criterion_problems(criterion: CriterionSpec, context: Context) -> list[str]:
+    """What is wrong with one criterion, in words for the commissioner."""
+    return [problem.message for problem in criterion_field_problems(criterion, context)]
+
+
+def _weight_problems(criterion: CriterionSpec) -> list[Problem]:
     if criterion.kind == PASS_FAIL:
-        return ["A pass or fail question has no weight"] if criterion.weight else []
+        return [Problem("weight", "A pass or fail question has no weight")] if criterion.weight else []
     if criterion.weight is None or criterion.weight <= 0:
-        return ["Give this criterion a weight above 0"]
+        return [Problem("weight", "Give this criterion a weight above 0")]
     if criterion.weight > HUNDRED:
-        return ["A weight cannot be more than 100"]
+        return [Problem("weight", "A weight cannot be more than 100")]
     return []
 
 
-def _scale_problems(criterion: CriterionSpec) -> list[str]:
+def is_panel_scored(criterion: CriterionSpec) -> bool:
+    """Scored by evaluators on the scale (rather than by a formula, or pass or fail)."""
+    return criterion.kind in PANEL_SCORED_KINDS or (criterion.kind == LOCAL_ECONOMY and criterion.method == "panel")
+
+
+def _scale_problems(criterion: CriterionSpec) -> list[Problem]:
     problems = []
-    if criterion.kind in PANEL_SCORED_KINDS or (criterion.kind == LOCAL_ECONOMY and criterion.method == "panel"):
+    if is_panel_scored(criterion):
         if not 1 <= criterion.scale_max <= 10:
-            problems.append("The scale must run from 0 to between 1 and 10")
+            problems.append(Problem("scale_max", "The scale must run from 0 to between 1 and 10"))
         if criterion.min_score is not None and not 0 <= criterion.min_score <= criterion.scale_max:
-            problems.append(f"The minimum score must be between 0 and {criterion.scale_max}")
+            problems.append(Problem("min_score", f"The minimum score must be between 0 and {criterion.scale_max}"))
     if criterion.word_limit is not None and not WORD_LIMIT_RANGE[0] <= criterion.word_limit <= WORD_LIMIT_RANGE[1]:
-        problems.append(f"The word limit must be between {WORD_LIMIT_RANGE[0]} and {WORD_LIMIT_RANGE[1]}")
+        problems.append(Problem("word_limit", f"The word limit must be between {WORD_LIMIT_RANGE[0]} and "
+                                              f"{WORD_LIMIT_RANGE[1]}"))
     return problems
 
 
 def _decimal_param(criterion: CriterionSpec, name: str) -> Decimal | None:
     value = criterion.params.get(name)
     try:
-        return None if value in (None, "") else Decimal(str(value))
+        value = None if value in (None, "") else Decimal(str(value))
     except ArithmeticError:
         return None
+    return value if value is None or value.is_finite() else None
 
 
-def _method_problems(criterion: CriterionSpec) -> list[str]:
+def _method_problems(criterion: CriterionSpec) -> list[Problem]:
     if criterion.kind == PRICE:
         return _price_method_problems(criterion)
     if criterion.kind == LOCAL_ECONOMY:
@@ -141,29 +157,31 @@ def _method_problems(criterion: CriterionSpec) -> list[str]:
     return []
 
 
-def _price_method_problems(criterion: CriterionSpec) -> list[str]:
+def _price_method_problems(criterion: CriterionSpec) -> list[Problem]:
     if criterion.method not in PRICE_METHODS:
-        return ["Choose how price is scored"]
+        return [Problem("method", "Choose how price is scored")]
     if criterion.method == "deviation_from_lowest":
         factor = _decimal_param(criterion, "factor")
         if factor is not None and not Decimal("0") < factor <= Decimal("10"):
-            return ["The deviation factor must be above 0 and no more than 10"]
+            return [Problem("factor", "The deviation factor must be above 0 and no more than 10")]
     if criterion.method == "linear_bounds":
         low, high = _decimal_param(criterion, "min_price"), _decimal_param(criterion, "max_price")
         if low is None or high is None:
-            return ["Enter the minimum and maximum prices for linear scoring"]
+            return [Problem("min_price" if low is None else "max_price",
+                            "Enter the minimum and maximum prices for linear scoring")]
         if low < 0 or high <= low:
-            return ["The maximum price must be more than the minimum price, and neither below £0"]
+            return [Problem("max_price", "The maximum price must be more than the minimum price, and neither "
+                                         "below £0")]
     return []
 
 
-def _local_method_problems(criterion: CriterionSpec) -> list[str]:
+def _local_method_problems(criterion: CriterionSpec) -> list[Problem]:
     if criterion.method not in LOCAL_ECONOMY_METHODS:
-        return ["Choose how the Kent local economy criterion is scored"]
+        return [Problem("method", "Choose how the Kent local economy criterion is scored")]
     if criterion.method == "target":
         target = _decimal_param(criterion, "target")
-        if target is None or not Decimal("0") < target <= Decimal("1"):
-            return ["Enter a target Kent share between 1% and 100%"]
+        if target is None or not Decimal("0.01") <= target <= Decimal("1"):
+            return [Problem("target", "Enter a target Kent share between 1% and 100%")]
     return []
 
 

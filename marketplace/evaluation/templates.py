@@ -45,3 +45,10 @@ TEMPLATES: dict[str, tuple[str, tuple[CriterionSpec, ...]]] = {
         CriterionSpec(PRICE, "Price", D(45), method="deviation_from_lowest", params={"factor": "1"}),
     )),
 }
+
+TEMPLATE_CHOICES: list[tuple[str, str]] = [(key, label) for key, (label, _) in TEMPLATES.items()]
+
+
+def template_criteria(key: str) -> tuple[CriterionSpec, ...]:
+    """The criteria of a template; KeyError for an unknown key."""
+    return TEMPLATES[key][1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,9 +13,32 @@ from marketplace.dbtypes import UTCDateTime
 from marketplace.extensions import db
 from marketplace.timeutil import utcnow
 
+if TYPE_CHECKING:
+    from marketplace.accounts.models import User
+
 TITLE_MAX = 200
 SUMMARY_MAX = 4000
+TEXT_MAX = 4000
+REASON_MAX = 2000
 MONEY = sa.Numeric(14, 2)
+
+PROCEDURES: dict[str, str] = {
+    "open": "Open procedure",
+    "competitive_flexible": "Competitive flexible procedure",
+    "below_threshold_open": "Below-threshold open procedure",
+    "light_touch": "Light-touch regime (social, health and education services)",
+}
+RESERVATION_NONE = "none"
+RESERVATIONS: dict[str, str] = {
+    RESERVATION_NONE: "Not reserved: open to any supplier",
+    "kent": "Reserved to suppliers established in Kent",
+    "kent_sme_vcse": "Reserved to suppliers established in Kent that are also SMEs or VCSEs",
+}
+DOCUMENT_KINDS: dict[str, str] = {
+    "specification": "Specification",
+    "draft_contract": "Draft contract",
+    "other": "Other document",
+}
 
 
 class Opportunity(db.Model):
@@ -43,6 +67,8 @@ class Opportunity(db.Model):
 
     status: Mapped[str] = mapped_column(sa.String(30), nullable=False, default="draft", index=True)
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Why a procurement officer (or the author) last returned it to draft; cleared when it is sent again.
+    return_reason: Mapped[str | None] = mapped_column(sa.Text)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
@@ -51,6 +77,7 @@ class Opportunity(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
 
+    created_by: Mapped["User | None"] = relationship("User", foreign_keys=[created_by_id])
     lots: Mapped[list["Lot"]] = relationship(back_populates="opportunity", cascade="all, delete-orphan",
                                              order_by="Lot.number")
     models: Mapped[list["EvaluationModel"]] = relationship(back_populates="opportunity",

@@ -38,6 +38,7 @@ def upgrade():
     sa.Column('contact_email', sa.String(length=254), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
+    sa.Column('return_reason', sa.Text(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),

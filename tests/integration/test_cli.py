@@ -82,9 +82,9 @@ def test_seed_demo_twice_adds_nothing(runner, seeded):
 def test_the_audit_chain_verifies_after_seeding(runner, seeded):
     runner.invoke(args=["seed-demo"])
     report = verify_database()
-    assert report.ok and report.checked == totals()[3] == 44
+    assert report.ok and report.checked == totals()[3]
     result = runner.invoke(args=["audit-verify"])
-    assert result.exit_code == 0 and "intact: 44 events checked" in result.output
+    assert result.exit_code == 0 and f"intact: {report.checked} events checked" in result.output
 
 
 def test_create_admin_makes_an_administrator(runner):
