@@ -14,28 +14,36 @@ from marketplace.taxonomy import category_name
 from marketplace.timeutil import format_london
 
 
-def _item(text: str, endpoint: str, section: str | None = None) -> dict | None:
+def _item(text: str, endpoint: str, section: tuple[str, ...] = ()) -> dict | None:
     """A navigation link; None when the page does not exist in this build. `section` marks the item active
-    on every page whose endpoint starts with it."""
+    on every page whose endpoint starts with one of its prefixes."""
     if endpoint not in current_app.view_functions:
         return None
     current = request.endpoint == endpoint
-    active = bool(section and (request.endpoint or "").startswith(section))
+    active = (request.endpoint or "").startswith(section) if section else False
     return {"text": text, "href": url_for(endpoint), "current": current, "active": active and not current}
+
+
+FIND_SECTION = ("opportunities.search", "opportunities.detail", "opportunities.saved", "opportunities.save_",
+                "clarifications.ask", "clarifications.questions", "clarifications.mine")
+COMMISSIONING_SECTION = ("opportunities.staff_", "clarifications.staff_list", "clarifications.answer")
 
 
 def navigation_for(user) -> list[dict]:
     """Service navigation items for the signed-in user's roles (the same predicates the views use)."""
     signed_in = getattr(user, "is_authenticated", False)
+    provider = signed_in and account_perms.is_provider(user)
     wanted = [
-        ("Find opportunities", "opportunities.search", "opportunities.", True),
-        ("Right to bid", "right_to_bid.catalogue", "right_to_bid.", True),
-        ("Your organisation", "organisations.mine", "organisations.", signed_in and account_perms.is_provider(user)),
-        ("Commissioning", "opportunities.staff_list", None, signed_in and account_perms.is_staff(user)),
-        ("Staff", "admin.staff", None, account_perms.can_administer(user)),
-        ("Settings", "settings.edit", None, account_perms.can_administer(user)),
-        ("Audit log", "admin.audit_log", None, account_perms.can_read_audit_log(user)),
-        ("Your account", "accounts.account", None, signed_in),
+        ("Find opportunities", "opportunities.search", FIND_SECTION, True),
+        ("Right to bid", "right_to_bid.catalogue", ("right_to_bid.",), True),
+        ("Your bids", "bids.dashboard", ("bids.",), provider),
+        ("Your organisation", "organisations.mine", ("organisations.",), provider),
+        ("Commissioning", "opportunities.staff_list", COMMISSIONING_SECTION,
+         account_perms.can_commission(user) or account_perms.can_run_procurement(user)),
+        ("Staff", "admin.staff", (), account_perms.can_administer(user)),
+        ("Settings", "settings.edit", (), account_perms.can_administer(user)),
+        ("Audit log", "admin.audit_log", (), account_perms.can_read_audit_log(user)),
+        ("Your account", "accounts.account", ("accounts.",), signed_in),
     ]
     items = [_item(text, endpoint, section) for text, endpoint, section, show in wanted if show]
     return [item for item in items if item is not None]

@@ -13,6 +13,8 @@ from marketplace.accounts.models import User
 from marketplace.accounts.roles import ROLE_HINTS
 from marketplace.admin import bp
 from marketplace.audit import AuditEvent
+from marketplace.bids.access import sealed_bid_ids
+from marketplace.timeutil import utcnow
 from marketplace.authz import gate, require_hidden
 from marketplace.errors import DomainError
 from marketplace.extensions import db
@@ -99,7 +101,9 @@ def providers():
 @bp.get("/audit")
 @gate(perms.can_read_audit_log)
 def audit_log():
-    statement = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
+    # Sealed: a bid's events stay out of the log until its deadline, or they would count the bids.
+    sealed = sa.and_(AuditEvent.object_type == "bid", AuditEvent.object_id.in_(sealed_bid_ids(utcnow())))
+    statement = sa.select(AuditEvent).where(~sealed).order_by(AuditEvent.id.desc())
     action = request.args.get("action", "").strip()[:80]
     if action:
         statement = statement.where(AuditEvent.action.startswith(action))

@@ -37,3 +37,10 @@ def opportunity_or_404(opportunity_id: int) -> Opportunity:
     if opportunity is None:
         abort(404)
     return opportunity
+
+
+def sealed_bid_ids(now):
+    """Ids (as audit object ids) of bids whose opportunity has not reached its deadline: still sealed."""
+    return (sa.select(sa.cast(Bid.id, sa.String))
+            .join(Opportunity, Opportunity.id == Bid.opportunity_id)
+            .where(sa.or_(Opportunity.submission_deadline.is_(None), Opportunity.submission_deadline > now)))

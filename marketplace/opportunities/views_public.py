@@ -84,7 +84,8 @@ def detail(opportunity_id: int):
         published=permissions.is_public(opportunity, now), models=finder.models_in_words(opportunity),
         questions=visible_questions(opportunity, current_user), is_provider=is_provider,
         watching=alerts.is_watching(current_user, opportunity),
-        can_ask=is_provider and "clarifications.ask" in current_app.view_functions, **_presenters(now))
+        can_ask=is_provider and "clarifications.ask" in current_app.view_functions,
+        can_bid=is_provider and current_user.membership is not None, **_presenters(now))
 
 
 @bp.get("/opportunities/<int:opportunity_id>/documents/<int:document_id>")

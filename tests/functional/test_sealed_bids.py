@@ -311,8 +311,6 @@ def test_the_bidders_own_organisation_does_see_its_bid(app, world):
     assert leaks_content(seen) and any(page.status == 200 for page in seen.values())
 
 
-@pytest.mark.xfail(strict=True, reason="the audit log lists bid.submitted events before the deadline, so an "
-                                       "administrator or procurement officer can count the bids (admin/views.py)")
 @pytest.mark.parametrize("viewer", ["administrator", "procurement officer"])
 def test_the_audit_log_does_not_give_away_how_many_bids_there_are_before_the_deadline(app, world, viewer):
     urls, user, without_bids, with_bids = _sweep_before_and_after_bids(app, world, viewer,
