@@ -127,11 +127,17 @@ def database(tmp_path_factory):
     return "sqlite", str(template)
 
 
-def _truncate_all(url: str) -> None:
-    engine = sa.create_engine(url)
+def _empty_all(url: str) -> None:
+    """Empty every table and restart the ids: DELETE with triggers and foreign-key checks off (the test role is
+    a superuser), which is far faster than TRUNCATE on small tables; it also passes the audit log's
+    append-only trigger, which only the suite may do."""
+    tables = " ".join(f'DELETE FROM "{table.name}";' for table in db.metadata.sorted_tables)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
-        tables = [t.name for t in db.metadata.sorted_tables]
-        connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        connection.exec_driver_sql(
+            "SET LOCAL session_replication_role = replica; " + tables
+            + " SELECT setval(quote_ident(sequencename)::regclass, 1, false) FROM pg_sequences"
+              " WHERE schemaname = 'public';")
     engine.dispose()
 
 
@@ -139,7 +145,7 @@ def _truncate_all(url: str) -> None:
 def database_url(database, tmp_path) -> str:
     kind, location = database
     if kind == "postgresql":
-        _truncate_all(location)
+        _empty_all(location)
         return location
     path = tmp_path / "test.sqlite"
     shutil.copyfile(location, path)
