@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -16,9 +16,9 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms import EmailField, Field, PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.utils import unset_value
-from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, StopValidation, ValidationError
 
 __all__ = [
     "BaseForm", "GovCheckboxesInput", "GovRadioInput", "GovSelect", "GovSubmitInput", "GovTextArea",
@@ -251,3 +251,50 @@ def utc_to_london_parts(value: datetime) -> dict[str, str]:
 
     local = london(value)
     return {"day": str(local.day), "month": str(local.month), "year": str(local.year), "time": f"{local:%H:%M}"}
+
+
+class UKDateField(Field):
+    """A date typed as day, month and year (inputs <name>-day, -month, -year); `data` is a date or None.
+
+    Render it with the `date_input` macro in templates/macros.html.
+    """
+
+    PARTS = ("day", "month", "year")
+
+    def __init__(self, label=None, validators=None, required: str | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.required = required
+        self.parts: dict[str, str] = {}
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.process_errors = []
+        if formdata is not None and any(f"{self.name}-{part}" in formdata for part in self.PARTS):
+            self.parts = {part: (formdata.get(f"{self.name}-{part}") or "").strip() for part in self.PARTS}
+            self.raw_data = [self.parts]
+            try:
+                self.data = parse_uk_date(self.parts)
+            except ValueError as error:
+                self.data = None
+                self.process_errors.append(f"{self.label.text} {error}")
+            return
+        self.data = data if data is not unset_value else self.default
+        self.parts = ({"day": str(self.data.day), "month": str(self.data.month), "year": str(self.data.year)}
+                      if self.data else {})
+
+    def pre_validate(self, form) -> None:
+        if self.data is None and self.required and not self.process_errors:
+            raise StopValidation(self.required)
+
+
+def parse_uk_date(parts: dict[str, str]) -> date | None:
+    """{'day': '1', 'month': '4', 'year': '2027'} -> date(2027, 4, 1); None when all blank."""
+    if not any(parts.values()):
+        return None
+    try:
+        day, month, year = (int(parts[part]) for part in UKDateField.PARTS)
+        value = date(year, month, day)
+    except (ValueError, TypeError, KeyError):
+        raise ValueError("must be a real date, like 27 3 2027") from None
+    if not 2000 <= year <= 2100:
+        raise ValueError("must have a 4-digit year, like 2027")
+    return value

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovCheckboxInput, GovFileInput
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from marketplace.evaluation import model_rules
@@ -20,6 +18,7 @@ from marketplace.forms import (
     GovTextArea,
     GovTextInput,
     LondonDateTimeField,
+    UKDateField,
     MoneyField,
     MultiCheckboxField,
     no_control_characters,
@@ -136,42 +135,6 @@ class NumberField(StringField):
         if not self.whole and value.as_tuple().exponent < -self.places:
             raise ValueError(f"{self.label.text} must have no more than {self.places} decimal places")
         return value
-
-
-class UKDateField(StringField):
-    """A date typed as day, month and year (inputs named <name>-day, -month, -year); `data` is a date."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.parts: dict[str, str] = {}
-
-    def process(self, formdata, data=unset_value, extra_filters=None):
-        self.process_errors = []
-        names = {part: f"{self.name}-{part}" for part in ("day", "month", "year")}
-        if formdata is not None and any(name in formdata for name in names.values()):
-            self.parts = {part: (formdata.get(name) or "").strip() for part, name in names.items()}
-            self.raw_data = [self.parts]
-            try:
-                self.data = _parse_date(self.parts)
-            except ValueError as error:
-                self.data = None
-                self.process_errors.append(f"{self.label.text} {error}")
-            return
-        self.data = data if data is not unset_value else self.default
-        self.parts = ({"day": str(self.data.day), "month": str(self.data.month), "year": str(self.data.year)}
-                      if self.data else {})
-
-
-def _parse_date(parts: dict[str, str]) -> date | None:
-    if not any(parts.values()):
-        return None
-    try:
-        value = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except (ValueError, TypeError):
-        raise ValueError("must be a real date, like 1 4 2027") from None
-    if not 2000 <= value.year <= 2100:
-        raise ValueError("must have a 4-digit year, like 2027")
-    return value
 
 
 def radios(label: str, choices, message: str, hint: str | None = None, **kwargs) -> RadioField:

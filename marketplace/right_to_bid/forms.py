@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovCheckboxInput, GovRadioInput, GovSelect
-from wtforms import BooleanField, Field, RadioField, SelectField, TextAreaField
-from wtforms.utils import unset_value
+from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
-from marketplace.forms import BaseForm, MoneyField, no_control_characters, optional_text, required_text, submit
+from marketplace.forms import (
+    BaseForm, MoneyField, UKDateField, no_control_characters, optional_text, required_text, submit,
+)
 from marketplace.kent import LOCALITY_CHOICES
 from marketplace.right_to_bid import rules
 from marketplace.right_to_bid.models import (
@@ -83,53 +82,6 @@ class ChoiceSelectField(ChoiceField, SelectField):
         validators = [InputRequired(message=required)] if required else []
         super().__init__(label, choices=dict(choices or {}), validators=validators, widget=GovSelect(), **kw)
         self.message = message
-
-
-class UKDateField(Field):
-    """A date typed as day, month and year (inputs <name>-day, -month, -year); `data` is a date or None.
-
-    Render it with the `date_input` macro in templates/right_to_bid/_macros.html.
-    """
-
-    PARTS = ("day", "month", "year")
-
-    def __init__(self, label=None, validators=None, required: str | None = None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.required = required
-        self.parts: dict[str, str] = {}
-
-    def process(self, formdata, data=unset_value, extra_filters=None):
-        self.process_errors = []
-        if formdata is not None and any(f"{self.name}-{part}" in formdata for part in self.PARTS):
-            self.parts = {part: (formdata.get(f"{self.name}-{part}") or "").strip() for part in self.PARTS}
-            self.raw_data = [self.parts]
-            try:
-                self.data = parse_uk_date(self.parts)
-            except ValueError as error:
-                self.data = None
-                self.process_errors.append(f"{self.label.text} {error}")
-            return
-        self.data = data if data is not unset_value else self.default
-        self.parts = ({"day": str(self.data.day), "month": str(self.data.month), "year": str(self.data.year)}
-                      if self.data else {})
-
-    def pre_validate(self, form) -> None:
-        if self.data is None and self.required and not self.process_errors:
-            raise StopValidation(self.required)
-
-
-def parse_uk_date(parts: dict[str, str]) -> date | None:
-    """{'day': '1', 'month': '4', 'year': '2027'} -> date(2027, 4, 1); None when all blank."""
-    if not any(parts.values()):
-        return None
-    try:
-        day, month, year = (int(parts[part]) for part in UKDateField.PARTS)
-        value = date(year, month, day)
-    except (ValueError, TypeError, KeyError):
-        raise ValueError("must be a real date, like 27 3 2027") from None
-    if not 2000 <= year <= 2100:
-        raise ValueError("must have a 4-digit year, like 2027")
-    return value
 
 
 def attach_problems(form: BaseForm, problems: list[rules.Problem]) -> bool:
