@@ -16,6 +16,7 @@ from marketplace.opportunities import lifecycle, services
 from marketplace.opportunities.models import Criterion, Lot, Opportunity, OpportunityDocument
 from marketplace.timeutil import london, utcnow
 from tests.factories import StaffFactory, provider
+from tests.staff_fixtures import author, colleague, lead, officer, request_context  # noqa: F401 (fixtures)
 from tests.integration.test_opportunity_services import PDF, draft, published, ready_draft
 
 LIST = "/commissioning"
@@ -94,33 +95,6 @@ def criterion_form(**overrides) -> dict:
 
 def audit_actions() -> list[str]:
     return list(db.session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id)).scalars())
-
-
-@pytest.fixture(autouse=True)
-def request_context(app):
-    """Setting up data through the services sends email, which builds links."""
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture()
-def author():
-    return StaffFactory(roles=["commissioner"], full_name="Chris Commissioner")
-
-
-@pytest.fixture()
-def colleague():
-    return StaffFactory(roles=["commissioner"], full_name="Casey Colleague")
-
-
-@pytest.fixture()
-def officer():
-    return StaffFactory(roles=["procurement_officer"], full_name="Pat Procurement")
-
-
-@pytest.fixture()
-def lead():
-    return StaffFactory(roles=["commissioner", "procurement_officer"], full_name="Sam Lead")
 
 
 @pytest.fixture()

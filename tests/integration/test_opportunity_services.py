@@ -19,6 +19,7 @@ from marketplace.opportunities.models import Amendment, Criterion, Opportunity, 
 from marketplace.settings import services as settings
 from marketplace.timeutil import london, utcnow
 from tests.factories import StaffFactory, provider
+from tests.staff_fixtures import author, colleague, lead, officer, request_context  # noqa: F401 (fixtures)
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -68,33 +69,6 @@ def published(author, officer, now: datetime | None = None, **overrides) -> Oppo
 def events(action: str) -> list[AuditEvent]:
     return list(db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == action)
                                    .order_by(AuditEvent.id)).scalars())
-
-
-@pytest.fixture(autouse=True)
-def request_context(app):
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture()
-def author():
-    return StaffFactory(roles=["commissioner"], full_name="Chris Commissioner")
-
-
-@pytest.fixture()
-def colleague():
-    return StaffFactory(roles=["commissioner"], full_name="Casey Colleague")
-
-
-@pytest.fixture()
-def officer():
-    return StaffFactory(roles=["procurement_officer"], full_name="Pat Procurement")
-
-
-@pytest.fixture()
-def lead():
-    """Holds both roles."""
-    return StaffFactory(roles=["commissioner", "procurement_officer"], full_name="Sam Lead")
 
 
 # Creating and editing ----------------------------------------------------------------------------------
