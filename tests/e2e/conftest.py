@@ -175,7 +175,7 @@ def sign_in():
     (the home page, or `next`, which the sign-in form goes on to as it does after a "Sign in to see this page")."""
     from playwright.sync_api import expect
 
-    from factories import PASSWORD
+    from tests.factories import PASSWORD
 
     def _sign_in(page, email: str, password: str = PASSWORD, next: str | None = None):
         page.goto("/sign-in" + (f"?{urlencode({'next': next})}" if next else ""))
