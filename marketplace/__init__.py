@@ -108,8 +108,10 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 def register_blueprints(app: Flask) -> None:
     from marketplace.accounts import bp as accounts_bp
     from marketplace.admin import bp as admin_bp
+    from marketplace.awards import bp as awards_bp
     from marketplace.bids import bp as bids_bp
     from marketplace.clarifications import bp as clarifications_bp
+    from marketplace.evaluation import bp as evaluation_bp
     from marketplace.opportunities import bp as opportunities_bp
     from marketplace.organisations import bp as organisations_bp
     from marketplace.pages import bp as pages_bp
@@ -117,7 +119,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.settings import bp as settings_bp
 
     for blueprint in (pages_bp, accounts_bp, organisations_bp, admin_bp, settings_bp, opportunities_bp,
-                      clarifications_bp, right_to_bid_bp, bids_bp):
+                      clarifications_bp, right_to_bid_bp, bids_bp, evaluation_bp, awards_bp):
         app.register_blueprint(blueprint)
 
 

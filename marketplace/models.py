@@ -12,3 +12,7 @@ from marketplace.right_to_bid.models import CatalogueService, Proposal  # noqa: 
 from marketplace.bids.models import (  # noqa: F401
     Bid, BidAnswer, BidDocument, BidSubmission, ConsortiumMember, PriceLine, SocialValueCommitment,
 )
+from marketplace.evaluation.models import (  # noqa: F401
+    ComplianceCheck, ConflictDeclaration, ConflictsAssessment, Evaluation, ModeratedScore, PanelMember, Score,
+)
+from marketplace.awards.models import Award, Challenge, Contract, PriceReview  # noqa: F401
