@@ -20,7 +20,8 @@ from marketplace.bids.models import Bid
 from marketplace.extensions import db
 from marketplace.timeutil import utcnow
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory, colleague, provider
-from tests.integration.test_bid_submission import fresh, make_bid, make_opportunity, submissions
+from tests.builders import make_bid, make_opportunity
+from tests.integration.test_bid_submission import fresh, submissions
 
 MARKER = "MARKER-5150"
 

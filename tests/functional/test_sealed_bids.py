@@ -52,7 +52,8 @@ from marketplace.organisations.models import Organisation
 from marketplace.timeutil import utcnow
 from tests.conftest import CSRF_INPUT, sign_in_as
 from tests.factories import OrganisationFactory, StaffFactory, provider
-from tests.integration.test_bid_submission import PDF, fresh, make_bid, make_opportunity
+from tests.builders import PDF, make_bid, make_opportunity
+from tests.integration.test_bid_submission import fresh
 
 MARKER = "Quixotic-Zebra-4471"
 SEARCH_WORD = "Quixotic"

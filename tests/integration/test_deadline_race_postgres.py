@@ -37,7 +37,7 @@ from marketplace.extensions import db
 from marketplace.opportunities.models import Opportunity
 from marketplace.timeutil import utcnow
 from tests.factories import OrganisationFactory, StaffFactory, provider
-from tests.integration.test_bid_submission import make_bid, make_opportunity
+from tests.builders import make_bid, make_opportunity
 
 ORGANISATIONS_PER_GROUP = 10
 LEAD_TIME = timedelta(seconds=1.5)
