@@ -115,11 +115,14 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.opportunities import bp as opportunities_bp
     from marketplace.organisations import bp as organisations_bp
     from marketplace.pages import bp as pages_bp
+    from marketplace.reports import bp as reports_bp
     from marketplace.right_to_bid import bp as right_to_bid_bp
     from marketplace.settings import bp as settings_bp
+    from marketplace.transparency import bp as transparency_bp
 
     for blueprint in (pages_bp, accounts_bp, organisations_bp, admin_bp, settings_bp, opportunities_bp,
-                      clarifications_bp, right_to_bid_bp, bids_bp, evaluation_bp, awards_bp):
+                      clarifications_bp, right_to_bid_bp, bids_bp, evaluation_bp, awards_bp,
+                      reports_bp, transparency_bp):
         app.register_blueprint(blueprint)
 
 

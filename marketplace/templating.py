@@ -36,6 +36,8 @@ def navigation_for(user) -> list[dict]:
     wanted = [
         ("Find opportunities", "opportunities.search", FIND_SECTION, True),
         ("Right to bid", "right_to_bid.catalogue", ("right_to_bid.",), True),
+        ("Contracts", "transparency.contracts", ("transparency.contract",), True),
+        ("Spending", "transparency.dashboard", ("transparency.dashboard",), True),
         ("Your bids", "bids.dashboard", ("bids.",), provider),
         ("Your organisation", "organisations.mine", ("organisations.",), provider),
         ("Commissioning", "opportunities.staff_list", COMMISSIONING_SECTION,

@@ -1,0 +1,3 @@
+"""Report routes."""
+
+from marketplace.reports import bp  # noqa: F401

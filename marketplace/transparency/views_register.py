@@ -1,0 +1,3 @@
+"""Transparency routes."""
+
+from marketplace.transparency import bp  # noqa: F401
