@@ -42,13 +42,21 @@ class Config:
     DOCUMENT_STORE = _env("DOCUMENT_STORE")  # default: instance/documents
     WTF_CSRF_TIME_LIMIT = 4 * 3600
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    # Signed out after this long without a request (long enough to write a bid answer without saving).
+    SESSION_IDLE_MINUTES = int(_env("SESSION_IDLE_MINUTES", "120"))
+    # One JSON line per request on stderr, with its request id (gunicorn collects it).
+    REQUEST_LOG = _env("REQUEST_LOG", "false") == "true"
+    # Redis for shared state across processes in production: rate limits and the job queue. None: in-process.
+    REDIS_URL = _env("REDIS_URL")
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none, the app faces clients).
+    PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
     # Rate limits: memory by default, Redis when RATELIMIT_STORAGE_URI is set.
-    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
     RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_RATE_LIMIT = _env("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour")
     # Lock an account for LOCKOUT_MINUTES after LOCKOUT_ATTEMPTS wrong passwords in a row.
@@ -107,6 +115,7 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    REQUEST_LOG = _env("REQUEST_LOG", "true") == "true"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

@@ -31,6 +31,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     register_templates(app)
     register_extensions(app)
+    from marketplace import web
+
+    web.init_app(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)

@@ -1,6 +1,7 @@
-from flask import render_template
+from flask import jsonify, render_template
 from flask_login import current_user
 
+from marketplace import health
 from marketplace.pages import bp
 
 
@@ -17,3 +18,13 @@ def cookies():
 @bp.get("/accessibility")
 def accessibility():
     return render_template("pages/accessibility.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """For the load balancer: 200 when the database (and Redis, when configured) answer, else 503."""
+    body, healthy = health.check()
+    response = jsonify(body)
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
