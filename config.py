@@ -48,6 +48,8 @@ class Config:
     REQUEST_LOG = _env("REQUEST_LOG", "false") == "true"
     # Redis for shared state across processes in production: rate limits and the job queue. None: in-process.
     REDIS_URL = _env("REDIS_URL")
+    # "inline": email and large PDFs in the web process (the default); "rq": queued in Redis for `flask jobs-worker`.
+    JOB_QUEUE = _env("JOB_QUEUE", "inline")
     # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none, the app faces clients).
     PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     SESSION_COOKIE_HTTPONLY = True
@@ -130,6 +132,8 @@ class ProductionConfig(Config):
             raise RuntimeError("Production needs secure session and remember-me cookies.")
         if not config.get("SQLALCHEMY_DATABASE_URI"):
             raise RuntimeError("Production needs DATABASE_URL.")
+        if config.get("JOB_QUEUE") == "rq" and not config.get("REDIS_URL"):
+            raise RuntimeError("JOB_QUEUE=rq needs REDIS_URL.")
 
 
 CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}

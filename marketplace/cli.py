@@ -50,9 +50,11 @@ def seed_demo_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from marketplace import jobs
     from marketplace.evaluation.cli import init_cli as init_evaluation_cli
 
     for command in (create_admin_command, audit_verify_command, seed_demo_command):
         app.cli.add_command(command)
     init_evaluation_cli(app)
+    jobs.init_cli(app)
     app.shell_context_processor(lambda: {"db": db})

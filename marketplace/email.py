@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import smtplib
 import sys
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
 from flask import current_app, render_template
 
+from marketplace.jobs import enqueue, job
 from marketplace.timeutil import utcnow
 
 
@@ -52,5 +54,12 @@ def send_email(to: str, subject: str, template: str, **context) -> EmailMessage:
     config = current_app.config
     body = render_template(f"email/{template}.txt", **context)
     message = build_message(to, subject, body, config["MAIL_DEFAULT_SENDER"])
-    BACKENDS[config["MAIL_BACKEND"]](message, config)
+    enqueue("email.deliver", bytes(message))
     return message
+
+
+@job("email.deliver")
+def deliver(raw: bytes) -> None:
+    """Hand a built message to the configured backend (in the web process, or in a worker)."""
+    message = message_from_bytes(raw, policy=policy.default)
+    BACKENDS[current_app.config["MAIL_BACKEND"]](message, current_app.config)
