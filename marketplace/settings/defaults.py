@@ -30,11 +30,16 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("amendment_extension_days", "Deadline extension when an amendment changes what bidders must do (days)",
                 int, 7, "The least extra time given after such an amendment.", 0, 90),
     SettingSpec("contract_register_threshold", "Contract register threshold (£)", Decimal, Decimal("5000"),
-                "Contracts above this value appear on the public contract register.", Decimal("0"), Decimal("1000000")),
+                "Contracts worth this much or more appear on the public contract register.", Decimal("0"), Decimal("1000000")),
     SettingSpec("abnormally_low_mean_pct", "Abnormally low: % under the mean of the other compliant bids", int, 40,
                 "A bid this far below the mean must be explained before approval.", 1, 99),
     SettingSpec("abnormally_low_next_pct", "Abnormally low: % under the next lowest bid", int, 30,
                 "A bid this far below the next lowest must be explained before approval.", 1, 99),
+    SettingSpec("moderation_spread_pct", "Moderation: evaluators' scores this far apart are flagged (% of the scale)",
+                int, 40, "40% flags scores 2 or more points apart on a 0 to 5 scale.", 1, 100),
+    SettingSpec("ocds_ocid_prefix", "Open contracting data: ocid prefix", str, "ocds-kcc000",
+                "The prefix registered with the Open Contracting Partnership; every ocid is this prefix, a hyphen "
+                "and the opportunity reference. Changing it changes every published ocid."),
 )
 
 BY_KEY = {spec.key: spec for spec in SPECS}
