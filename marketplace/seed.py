@@ -18,6 +18,7 @@ from marketplace.kent import DISTRICTS, LOCALITY_CHOICES, OUTWARD_CODES, STRADDL
 from marketplace.organisations.choices import MEMBER_OWNER, ORGANISATION_TYPES
 from marketplace.organisations.models import Membership, Organisation
 from marketplace.organisations.services import name_key
+from marketplace.seed_bids import seed_bids
 from marketplace.seed_commissioning import Cast, CommissioningSummary, seed_commissioning
 from marketplace.taxonomy import CATEGORIES
 from marketplace.timeutil import utcnow
@@ -169,5 +170,6 @@ def seed_demo() -> SeedSummary:
         summary.organisations_created += _seed_organisation(item, password_hash)
         summary.provider_logins.append(item["owner"][1])
     summary.commissioning = seed_commissioning(_cast(summary.provider_logins), utcnow())
+    seed_bids(_cast(summary.provider_logins), utcnow())
     db.session.commit()
     return summary
