@@ -86,7 +86,6 @@ class Config:
     ARGON2_PARALLELISM = 1
 
     OCDS_SCHEMA_DIR = _env("OCDS_SCHEMA_DIR", _default_ocds_dir())
-    OCDS_OCID_PREFIX = _env("OCDS_OCID_PREFIX", "ocds-kcc000")
     PAGE_SIZE = 20
     TIMEZONE = "Europe/London"
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from flask import Flask, Response, flash, g, request, session
 from flask_login import current_user, logout_user
+from werkzeug.routing import IntegerConverter
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -33,6 +34,15 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 log = logging.getLogger("marketplace.request")
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number too large for a database key does not match (404), rather than
+    reaching the database and failing there (SQLite overflows past 2**63, PostgreSQL's integer past 2**31)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def request_id() -> str:
@@ -104,6 +114,7 @@ class JsonLineFormatter(logging.Formatter):
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds its routes
     hops = app.config.get("PROXY_HOPS", 0)
     if hops:  # behind a proxy: client address and scheme from its X-Forwarded-* headers (rate limits, HSTS)
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -107,3 +107,9 @@ def test_behind_one_proxy_the_forwarded_scheme_counts_as_tls(client):
 def test_without_a_declared_proxy_forwarded_headers_are_ignored(client):
     response = client.get("/", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/opportunities/2147483648", "/opportunities/99999999999999999999999",
+                                  "/commissioning/99999999999999999999999"])
+def test_an_id_too_large_for_the_database_answers_404_not_500(client, path):
+    assert client.get(path).status_code == 404
