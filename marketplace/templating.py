@@ -26,7 +26,9 @@ def _item(text: str, endpoint: str, section: tuple[str, ...] = ()) -> dict | Non
 
 FIND_SECTION = ("opportunities.search", "opportunities.detail", "opportunities.saved", "opportunities.save_",
                 "clarifications.ask", "clarifications.questions", "clarifications.mine")
-COMMISSIONING_SECTION = ("opportunities.staff_", "clarifications.staff_list", "clarifications.answer")
+COMMISSIONING_SECTION = ("opportunities.staff_", "clarifications.staff_list", "clarifications.answer",
+                         "evaluation.staff_", "evaluation.bid")
+PANELS_SECTION = ("evaluation.panels", "evaluation.declar", "evaluation.scor", "evaluation.moderat")
 
 
 def navigation_for(user) -> list[dict]:
@@ -41,6 +43,8 @@ def navigation_for(user) -> list[dict]:
         ("Your bids", "bids.dashboard", ("bids.",), provider),
         ("Your organisation", "organisations.mine", ("organisations.",), provider),
         ("Commissioning", "opportunities.staff_list", COMMISSIONING_SECTION,
+         account_perms.can_commission(user) or account_perms.can_run_procurement(user)),
+        ("Your panels", "evaluation.panels", PANELS_SECTION,
          account_perms.can_commission(user) or account_perms.can_run_procurement(user)),
         ("Staff", "admin.staff", (), account_perms.can_administer(user)),
         ("Settings", "settings.edit", (), account_perms.can_administer(user)),

@@ -9,28 +9,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# The statuses and cancellation reasons live with the pure rules that read them (re-exported here).
+from marketplace.awards.rules import APPROVED, CANCEL_REASONS, CANCELLED, CONFIRMED, RECOMMENDED, RETURNED  # noqa: F401
 from marketplace.dbtypes import UTCDateTime
 from marketplace.extensions import db
 from marketplace.timeutil import utcnow
 
 MONEY = sa.Numeric(14, 2)
 SHARE = sa.Numeric(7, 6)
-
-# recommended -> approved (standstill) -> confirmed; or returned (by the approver) or cancelled
-RECOMMENDED = "recommended"
-RETURNED = "returned"
-APPROVED = "approved"
-CONFIRMED = "confirmed"
-CANCELLED = "cancelled"
-
-CANCEL_REASONS: dict[str, str] = {
-    "no_compliant_bids": "No compliant bids were received",
-    "unaffordable": "Every compliant bid is above the available budget",
-    "requirement_changed": "The council's requirement has changed materially",
-    "procedural_error": "A procedural error that cannot be put right",
-    "challenge_upheld": "A challenge was upheld",
-    "other": "Another reason (explained below)",
-}
 
 
 def _user_fk():

@@ -6,6 +6,15 @@ views_scoring (independent scoring and moderation); all under /commissioning/<op
 
 from flask import Blueprint
 
-bp = Blueprint("evaluation", __name__)
+_blueprint = Blueprint("evaluation", __name__)
 
-from marketplace.evaluation import views_panel, views_opening, views_scoring  # noqa: E402,F401
+
+def __getattr__(name: str):
+    """`bp` loads the views on first use (when the app registers its blueprints). The pure modules of this
+    package (model_rules, scoring, ...) are imported by opportunities and bids while those packages are still
+    loading; importing the views then would import them back half-loaded."""
+    if name != "bp":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()["bp"] = _blueprint
+    from marketplace.evaluation import views_panel, views_opening, views_scoring  # noqa: F401
+    return _blueprint

@@ -10,8 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
-from marketplace.evaluation.models import ConflictDeclaration, Evaluation, PanelMember
+from marketplace.evaluation.models import (
+    EVALUATOR,
+    MODERATOR,
+    ConflictDeclaration,
+    ConflictsAssessment,
+    Evaluation,
+    PanelMember,
+)
 from marketplace.extensions import db
 
 PROCUREMENT_OFFICER = "procurement_officer"
@@ -52,3 +60,29 @@ def cleared_member(user: Any, opportunity_id: int, role: str) -> PanelMember | N
 
 def is_officer(user: Any) -> bool:
     return PROCUREMENT_OFFICER in getattr(user, "roles", frozenset())
+
+
+def cleared_on_panel(user: Any, opportunity_id: int) -> bool:
+    """Cleared in any panel role (evaluator or moderator): may read the compliant bids."""
+    return any(cleared_member(user, opportunity_id, role) is not None for role in (EVALUATOR, MODERATOR))
+
+
+def conflicts_assessment_of(opportunity_id: int) -> ConflictsAssessment | None:
+    return db.session.execute(sa.select(ConflictsAssessment).where(
+        ConflictsAssessment.opportunity_id == opportunity_id)).scalar_one_or_none()
+
+
+def current_panel(opportunity_id: int) -> list[PanelMember]:
+    """Everyone now on the opportunity's panel (not replaced), with their users: moderator first, then the
+    evaluators in the order they were assigned."""
+    return list(db.session.execute(
+        sa.select(PanelMember).options(joinedload(PanelMember.user))
+        .where(PanelMember.opportunity_id == opportunity_id, PanelMember.removed_at.is_(None))
+        .order_by(sa.case((PanelMember.role == MODERATOR, 0), else_=1), PanelMember.assigned_at, PanelMember.id)
+    ).scalars())
+
+
+def declarations_of(opportunity_id: int) -> dict[int, ConflictDeclaration]:
+    """The conflict declarations made for an opportunity, by user id."""
+    return {d.user_id: d for d in db.session.execute(
+        sa.select(ConflictDeclaration).where(ConflictDeclaration.opportunity_id == opportunity_id)).scalars()}

@@ -3,7 +3,8 @@
 The engine sees only what was sealed: each compliant bid's price and committed Kent share come from the version
 that counted at opening (`BidSubmission.content`), never from the working copy. Pass/fail answers come from the
 procurement officer's compliance checks; people's scores from the moderated (consensus) scores, or, for a
-provisional view before moderation, the mean of the evaluators' scores.
+provisional view before moderation, the mean of the evaluators' scores. A bid whose abnormally low price the
+officer rejected (`awards.models.PriceReview`) is excluded with that reason.
 
     ranking = rank(opportunity)          # Ranking: the engine's Result plus the rows it was built from
     ranking.result.winner                # the bid id (as a string) or None when tied / none compliant
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -125,9 +126,30 @@ def rank(opportunity: Any, source: str = MODERATED) -> Ranking:
     ranking = Ranking(criteria, bids, {str(v.bid_id): v for v in versions}, None, missing)
     if missing or not versions:
         return ranking
-    engine_bids = [_engine_bid(v, checks.get(v.bid_id), criteria, scored, scores) for v in versions]
-    ranking.result = scoring.evaluate([engine_criterion(c) for c in criteria], engine_bids, portal_settings())
+    rejected = rejected_prices([v.bid_id for v in versions])
+    engine_bids = [_engine_bid(v, checks.get(v.bid_id), criteria, scored, scores) for v in versions
+                   if v.bid_id not in rejected]
+    ranking.result = _evaluate(criteria, engine_bids, rejected)
     return ranking
+
+
+def rejected_prices(bid_ids: list[int]) -> dict[int, str]:
+    """Bids whose abnormally low price the procurement officer rejected, with the reason they are excluded."""
+    from marketplace.awards.models import PriceReview  # here: the awards package's pages import this module
+
+    rows = db.session.execute(sa.select(PriceReview.bid_id, PriceReview.decision_reason).where(
+        PriceReview.bid_id.in_(bid_ids or [0]), PriceReview.accepted.is_(False)).order_by(PriceReview.bid_id))
+    return {bid_id: f"Price rejected as abnormally low: {reason}" for bid_id, reason in rows}
+
+
+def _evaluate(criteria: list[Any], engine_bids: list[scoring.Bid], rejected: dict[int, str]) -> scoring.Result:
+    """The engine over the bids still in; a bid whose price was rejected is excluded with that reason and takes
+    no part in the price comparison."""
+    excluded = tuple(scoring.BidResult(str(bid_id), True, (reason,)) for bid_id, reason in rejected.items())
+    if not engine_bids:
+        return scoring.Result(excluded, None, (), None, None)
+    result = scoring.evaluate([engine_criterion(c) for c in criteria], engine_bids, portal_settings())
+    return replace(result, bids=result.bids + excluded)
 
 
 def _engine_bid(version: BidSubmission, check: ComplianceCheck | None, criteria: list[Any], scored: list[Any],

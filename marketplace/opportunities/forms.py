@@ -375,10 +375,24 @@ class ReturnForm(VersionedForm):
     submit = submit("Return to draft")
 
 
+def _cancel_reasons() -> list[tuple[str, str]]:
+    from marketplace.awards.rules import CANCEL_REASONS  # here: the awards package imports this one
+
+    return list(CANCEL_REASONS.items())
+
+
 class CancelForm(VersionedForm):
-    reason = text_area("Why are you cancelling it?", REASON_MAX, "Enter the reason for cancelling",
-                       hint="Once published, bidders and the public see this reason.")
+    category = RadioField("Why are you cancelling it?", choices=_cancel_reasons, validate_choice=False,
+                          validators=[InputRequired(message="Select why you are cancelling it"),
+                                      one_of("Select why you are cancelling it")], widget=GovRadioInput())
+    reason = text_area("Details", REASON_MAX,
+                       hint="Needed if you chose another reason. Once published, bidders and the public see the "
+                            "reason and these details; organisations that submitted bids are emailed.")
     submit = submit("Cancel the opportunity")
+
+    def validate_reason(self, field) -> None:
+        if self.category.data == "other" and not field.data:
+            raise ValidationError("Enter the reason for cancelling")
 
 
 class AmendmentForm(VersionedForm):

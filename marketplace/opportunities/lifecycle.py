@@ -1,7 +1,8 @@
 """The opportunity lifecycle (pure): states, the transitions between them and who may make each.
 
 draft -> awaiting_approval -> published -> closed -> evaluating -> award_recommended -> standstill -> awarded,
-or cancelled (with a reason) from any state before awarded. `closed` follows from the clock.
+or cancelled (with a reason) from any state before awarded. `closed` follows from the clock. A recommendation
+returned by its approver, or an award whose challenge was upheld in standstill, goes back to evaluating.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ EDITABLE_STATES = frozenset({DRAFT})
 
 COMMISSIONER = "commissioner"
 PROCUREMENT_OFFICER = "procurement_officer"
+ADMINISTRATOR = "administrator"
 CLOCK = "clock"
 
 
@@ -61,8 +63,10 @@ TRANSITIONS: tuple[Transition, ...] = (
                "Open bids and start evaluation"),
     Transition("recommend_award", frozenset({EVALUATING}), AWARD_RECOMMENDED, frozenset({PROCUREMENT_OFFICER}),
                "Recommend award"),
-    Transition("approve_award", frozenset({AWARD_RECOMMENDED}), STANDSTILL, frozenset({PROCUREMENT_OFFICER}),
-               "Approve award and start standstill"),
+    Transition("approve_award", frozenset({AWARD_RECOMMENDED}), STANDSTILL,
+               frozenset({PROCUREMENT_OFFICER, ADMINISTRATOR}), "Approve award and start standstill"),
+    Transition("return_award", frozenset({AWARD_RECOMMENDED, STANDSTILL}), EVALUATING,
+               frozenset({PROCUREMENT_OFFICER, ADMINISTRATOR}), "Return the award to evaluation"),
     Transition("confirm_award", frozenset({STANDSTILL}), AWARDED, frozenset({PROCUREMENT_OFFICER}),
                "Confirm award"),
     Transition("cancel", _BEFORE_AWARD, CANCELLED, frozenset({COMMISSIONER, PROCUREMENT_OFFICER}), "Cancel"),
@@ -93,8 +97,8 @@ def next_state(state: str, action: str, actor_roles: frozenset[str] | set[str], 
         raise TransitionRefused(f"You cannot {transition.label.lower()} an opportunity that is "
                                 f"{STATE_LABELS.get(state, state).lower()}.")
     if not transition.by & set(actor_roles):
-        raise TransitionRefused(f"Only a {' or '.join(sorted(r.replace('_', ' ') for r in transition.by))} "
-                                f"can {transition.label.lower()}.")
+        who = " or ".join(sorted(r.replace("_", " ") for r in transition.by))
+        raise TransitionRefused(f"Only {'an' if who[0] in 'aeiou' else 'a'} {who} can {transition.label.lower()}.")
     if action == "cancel" and not (reason or "").strip():
         raise TransitionRefused("Give the reason for cancelling: bidders and the public will see it.")
     return transition.target

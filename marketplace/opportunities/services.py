@@ -23,6 +23,7 @@ from marketplace.accounts.models import StaffRole, User
 from marketplace.email import send_email
 from marketplace.errors import DomainError
 from marketplace.evaluation import model_rules
+from marketplace.evaluation.access import conflicts_assessment_of
 from marketplace.evaluation.templates import TEMPLATES, template_criteria
 from marketplace.extensions import db
 from marketplace.kent import COUNTY_WIDE
@@ -716,8 +717,15 @@ def submit_for_approval(user: Any, opportunity: Opportunity, version: int | None
     return opportunity
 
 
+class NoConflictsAssessment(DomainError):
+    def __init__(self):
+        super().__init__("Record the conflicts assessment before you approve this opportunity: who prepared it, the "
+                         "interests known and how they are managed.")
+
+
 def approve(user: Any, opportunity: Opportunity, version: int | None, now: datetime | None = None) -> Opportunity:
-    """Publish: from max(now, publication date); the evaluation model freezes now."""
+    """Publish: from max(now, publication date); the evaluation model freezes now. A procurement officer must
+    have recorded the conflicts assessment first."""
     if lifecycle.PROCUREMENT_OFFICER not in _roles(user):
         raise NotAllowed("Only a procurement officer can approve an opportunity.")
     _check_version(opportunity, version)
@@ -729,6 +737,8 @@ def approve(user: Any, opportunity: Opportunity, version: int | None, now: datet
     problems = readiness(opportunity, now, approving=True)
     if problems:
         raise NotReady(problems)
+    if conflicts_assessment_of(opportunity.id) is None:
+        raise NoConflictsAssessment()
     opportunity.status, opportunity.approved_by_id = target, user.id
     opportunity.published_at = max(now, opportunity.publication_date)
     opportunity.model_frozen_at = now
@@ -758,18 +768,28 @@ def return_to_draft(user: Any, opportunity: Opportunity, reason: str, version: i
 
 
 def cancel(user: Any, opportunity: Opportunity, reason: str, version: int | None,
-           now: datetime | None = None) -> Opportunity:
+           now: datetime | None = None, category: str = "other") -> Opportunity:
+    """Cancel with a reason from the list (`awards.rules.CANCEL_REASONS`) and its details (`reason`, needed for
+    "other"). An award in progress is cancelled too, and every organisation that submitted a bid is told."""
+    from marketplace.awards import cancellation  # here: the awards package imports this one
+
     if not permissions.can_cancel(user, opportunity):
         raise NotAllowed("Only a procurement officer, or the commissioner who wrote it, can cancel it.")
     _check_version(opportunity, version)
+    if error := cancellation.reason_error(category, reason):
+        raise error
     was_public = permissions.is_public(opportunity, now or utcnow())
-    opportunity.status = _next_state(opportunity, "cancel", user, reason)
-    opportunity.cancel_reason = reason.strip()
+    text = cancellation.reason_text(category, reason)
+    opportunity.status = _next_state(opportunity, "cancel", user, text)
+    opportunity.cancel_reason = text
     _touch(opportunity)
-    _record("opportunity.cancel", opportunity, user, reason=opportunity.cancel_reason)
+    _record("opportunity.cancel", opportunity, user, reason=opportunity.cancel_reason, category=category)
+    cancellation.withdraw_award(opportunity, user)
+    letters = cancellation.letters(opportunity)
     _commit()
     if was_public:
         _notify_watchers(opportunity, f"{opportunity.reference} has been cancelled", "opportunity_cancelled")
+    cancellation.send(letters)
     return opportunity
 
 

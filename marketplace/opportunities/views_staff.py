@@ -11,11 +11,13 @@ from typing import Callable
 import click
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from marketplace.authz import gate, require, require_hidden
 from marketplace.documents import path_for
 from marketplace.errors import DomainError
 from marketplace.evaluation import model_rules
+from marketplace.evaluation.access import conflicts_assessment_of
 from marketplace.evaluation.templates import TEMPLATES
 from marketplace.extensions import db
 from marketplace.forms import add_error
@@ -223,6 +225,7 @@ def staff_overview(opportunity_id: int):
         can_amend=permissions.can_amend(current_user, opportunity, now),
         own_approval=(permissions.can_approve(current_user, opportunity)
                       and services.separation_of_duties_applies(current_user, opportunity)),
+        conflicts_assessment=conflicts_assessment_of(opportunity.id),
         procedures=PROCEDURES, reservations=RESERVATIONS, document_kinds=DOCUMENT_KINDS,
         summaries={model.id: services.model_summary(opportunity, model) for model in opportunity.models})
 
@@ -497,15 +500,24 @@ def staff_submit(opportunity_id: int):
 def staff_approve(opportunity_id: int):
     opportunity = get_opportunity_or_404(opportunity_id)
     require(permissions.can_approve(current_user, opportunity))
-    return _refusal(opportunity, lambda v: services.approve(current_user, opportunity, v),
+
+    def approve(version: int):
+        try:
+            services.approve(current_user, opportunity, version)
+        except services.NoConflictsAssessment as missing:  # the message links to where it is recorded
+            link = url_for("evaluation.staff_conflicts_assessment", opportunity_id=opportunity.id)
+            raise DomainError(Markup('{} <a class="govuk-notification-banner__link" href="{}">Record the '
+                                     'conflicts assessment</a>').format(missing.message, link)) from None
+    return _refusal(opportunity, approve,
                     "The opportunity is approved and published. Its evaluation model is now frozen.")
 
 
-def _reason_page(form_class, opportunity: Opportunity, allowed: bool, use_case, success: str, template: str):
+def _reason_page(form_class, opportunity: Opportunity, allowed: bool, use_case, success: str, template: str,
+                 extra: Callable[[object], dict] = lambda form: {}):
     require(allowed)
     form = _with_version(form_class(), opportunity)
     if form.validate_on_submit() and _saved(form, opportunity, lambda: use_case(
-            current_user, opportunity, form.reason.data, form.version_value())):
+            current_user, opportunity, form.reason.data, form.version_value(), **extra(form))):
         flash(success, "success")
         return _overview(opportunity)
     return render_template(template, form=form, opportunity=opportunity)
@@ -525,7 +537,8 @@ def staff_return(opportunity_id: int):
 def staff_cancel(opportunity_id: int):
     opportunity = get_opportunity_or_404(opportunity_id)
     return _reason_page(f.CancelForm, opportunity, permissions.can_cancel(current_user, opportunity),
-                        services.cancel, "The opportunity is cancelled.", "opportunities/staff/cancel.html")
+                        services.cancel, "The opportunity is cancelled.", "opportunities/staff/cancel.html",
+                        extra=lambda form: {"category": form.category.data})
 
 
 @bp.route(f"{PREFIX}/<int:opportunity_id>/amend", methods=["GET", "POST"])

@@ -1,9 +1,10 @@
 """An opportunity from draft to a published answer, in a real headless Chromium against the app over HTTP.
 
 A commissioner writes an opportunity (details, timetable, a specification, an evaluation model from a
-template) and sends it for approval; a procurement officer approves it; a provider finds it with the keyword
-search, opens it and asks a question; the commissioner answers it publicly; anyone then sees the question and
-answer on the opportunity page, without the asking organisation's name. axe-core checks every page on the way.
+template) and sends it for approval; a procurement officer records the conflicts assessment and approves it; a
+provider finds it with the keyword search, opens it and asks a question; the commissioner answers it publicly;
+anyone then sees the question and answer on the opportunity page, without the asking organisation's name.
+axe-core checks every page on the way.
 """
 
 from __future__ import annotations
@@ -136,6 +137,16 @@ def test_an_opportunity_is_written_approved_found_questioned_and_answered(page, 
     page.locator("#awaiting + table").get_by_role("link", name=TITLE).click()
     expect(page.locator("h1")).to_have_text(TITLE)
     axe_check(page)
+    # first the conflicts assessment, without which approval is refused
+    page.get_by_role("link", name="Record the conflicts assessment").click()
+    expect(page.locator("h1")).to_have_text("Conflicts assessment")
+    expect(page.get_by_label("Who prepared the opportunity")).to_have_value("Chris Commissioner, commissioner")
+    axe_check(page)
+    page.get_by_label("Interests known").fill("None known")
+    page.get_by_label("How they are managed").fill("Nothing to manage")
+    _submit(page, "Save the conflicts assessment")
+    _no_errors(page)
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("You can now approve")
     _submit(page, "Approve and publish")
     _no_errors(page)
     expect(page.locator(".govuk-notification-banner--success")).to_be_visible()

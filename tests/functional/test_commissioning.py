@@ -17,7 +17,7 @@ from marketplace.opportunities.models import Criterion, Lot, Opportunity, Opport
 from marketplace.timeutil import london, utcnow
 from tests.factories import StaffFactory, provider
 from tests.staff_fixtures import author, colleague, lead, officer, request_context  # noqa: F401 (fixtures)
-from tests.integration.test_opportunity_services import PDF, draft, published, ready_draft
+from tests.integration.test_opportunity_services import PDF, assess, draft, published, ready_draft
 
 LIST = "/commissioning"
 NEW = "/commissioning/new"
@@ -724,6 +724,7 @@ def _awaiting(author) -> Opportunity:
 
 def test_a_procurement_officer_approves_and_the_commissioner_is_told(client, as_user, author, officer, mailbox):
     opportunity = _awaiting(author)
+    assess(officer, opportunity)
     as_user(officer)
     assert "Approve and publish" in text(client.get(page(opportunity)))
     response = client.submit(page(opportunity, "/approve"), {"version": str(opportunity.version)},
@@ -779,7 +780,8 @@ def test_a_procurement_officer_returns_it_with_a_reason_the_commissioner_sees(cl
                                                  ("r" * 2001, "must be 2,000 characters or fewer")])
 def test_cancelling_needs_a_reason(client, signed_in_author, reason, message):
     opportunity = draft(signed_in_author)
-    response = client.submit(page(opportunity, "/cancel"), {"reason": reason, "version": str(opportunity.version)})
+    response = client.submit(page(opportunity, "/cancel"), {"category": "other", "reason": reason,
+                                                            "version": str(opportunity.version)})
     assert response.status_code == 200 and message in text(response)
     assert reload(opportunity).status == lifecycle.DRAFT
 
@@ -788,7 +790,8 @@ def test_a_procurement_officer_cancels_a_published_opportunity_and_the_reason_is
                                                                                        officer):
     opportunity = published(author, officer)
     as_user(officer)
-    response = client.submit(page(opportunity, "/cancel"), {"reason": "The service is no longer funded",
+    response = client.submit(page(opportunity, "/cancel"), {"category": "other",
+                                                            "reason": "The service is no longer funded",
                                                             "version": str(opportunity.version)})
     assert response.status_code == 302
     body = text(client.get(page(opportunity)))

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from marketplace.audit import AuditEvent, verify_database
 from marketplace.errors import DomainError
-from marketplace.evaluation import model_rules
+from marketplace.evaluation import model_rules, panel
 from marketplace.extensions import db
 from marketplace.opportunities import lifecycle, services
 from marketplace.opportunities.models import Amendment, Criterion, Opportunity, Watch
@@ -59,10 +59,20 @@ def ready_draft(author, now: datetime | None = None, template: str = "community_
     return opportunity
 
 
+ASSESSMENT = {"prepared_by": "Chris Commissioner, commissioner", "interests": "None known",
+              "management": "Nothing to manage"}
+
+
+def assess(officer, opportunity: Opportunity) -> None:
+    """The conflicts assessment a procurement officer records before approving."""
+    panel.record_conflicts_assessment(officer, opportunity, ASSESSMENT)
+
+
 def published(author, officer, now: datetime | None = None, **overrides) -> Opportunity:
     now = now or utcnow()
     opportunity = ready_draft(author, now, **overrides)
     services.submit_for_approval(author, opportunity, opportunity.version, now=now)
+    assess(officer, opportunity)
     return services.approve(officer, opportunity, opportunity.version, now=now)
 
 
@@ -401,6 +411,7 @@ def test_a_procurement_officer_approves_which_publishes_and_freezes_the_model(au
     now = utcnow()
     opportunity = ready_draft(author, now)
     services.submit_for_approval(author, opportunity, opportunity.version, now=now)
+    assess(officer, opportunity)
     services.approve(officer, opportunity, opportunity.version, now=now)
     db.session.expire_all()
     stored = db.session.get(Opportunity, opportunity.id)
@@ -418,6 +429,7 @@ def test_approving_after_the_publication_date_publishes_now(author, officer):
     opportunity = ready_draft(author, now)
     services.submit_for_approval(author, opportunity, opportunity.version, now=now)
     later = now + timedelta(days=2)
+    assess(officer, opportunity)
     services.approve(officer, opportunity, opportunity.version, now=later)
     assert opportunity.published_at == later
 
@@ -440,6 +452,7 @@ def test_someone_with_both_roles_may_not_approve_their_own_opportunity(lead):
 def test_someone_with_both_roles_may_approve_a_colleagues_opportunity(author, lead):
     opportunity = ready_draft(author)
     services.submit_for_approval(author, opportunity, opportunity.version)
+    assess(lead, opportunity)
     assert services.approve(lead, opportunity, opportunity.version).status == lifecycle.PUBLISHED
 
 
@@ -660,7 +673,8 @@ def test_the_whole_lifecycle_leaves_an_intact_audit_chain(author, officer):
     actions = [e.action for e in db.session.execute(
         sa.select(AuditEvent).where(AuditEvent.object_type == "opportunity").order_by(AuditEvent.id)).scalars()]
     assert actions == ["opportunity.created", "opportunity.timetable_changed", "evaluation.template_applied",
-                       "opportunity.document_added", "opportunity.submit_for_approval", "opportunity.approve",
+                       "opportunity.document_added", "opportunity.submit_for_approval",
+                       "evaluation.conflicts_assessment_recorded", "opportunity.approve",
                        "opportunity.amend", "opportunity.cancel"]
     assert verify_database().ok
 

@@ -11,7 +11,7 @@ import pytest
 from marketplace.opportunities import lifecycle as lc
 from marketplace.opportunities.lifecycle import TransitionRefused, available_actions, effective_state, next_state
 
-ALL_ROLES = frozenset({lc.COMMISSIONER, lc.PROCUREMENT_OFFICER, lc.CLOCK})
+ALL_ROLES = frozenset({lc.COMMISSIONER, lc.PROCUREMENT_OFFICER, lc.ADMINISTRATOR, lc.CLOCK})
 
 # action -> (states it starts from, the state it leads to)
 EXPECTED = {
@@ -22,6 +22,7 @@ EXPECTED = {
     "start_evaluation": ({lc.CLOSED}, lc.EVALUATING),
     "recommend_award": ({lc.EVALUATING}, lc.AWARD_RECOMMENDED),
     "approve_award": ({lc.AWARD_RECOMMENDED}, lc.STANDSTILL),
+    "return_award": ({lc.AWARD_RECOMMENDED, lc.STANDSTILL}, lc.EVALUATING),
     "confirm_award": ({lc.STANDSTILL}, lc.AWARDED),
     "cancel": (set(lc.STATES) - {lc.AWARDED, lc.CANCELLED}, lc.CANCELLED),
 }
@@ -34,7 +35,8 @@ WHO = {
     "close": {lc.CLOCK},
     "start_evaluation": {lc.PROCUREMENT_OFFICER},
     "recommend_award": {lc.PROCUREMENT_OFFICER},
-    "approve_award": {lc.PROCUREMENT_OFFICER},
+    "approve_award": {lc.PROCUREMENT_OFFICER, lc.ADMINISTRATOR},
+    "return_award": {lc.PROCUREMENT_OFFICER, lc.ADMINISTRATOR},
     "confirm_award": {lc.PROCUREMENT_OFFICER},
     "cancel": {lc.COMMISSIONER, lc.PROCUREMENT_OFFICER},
 }
@@ -62,7 +64,7 @@ def test_each_action_is_allowed_only_to_its_roles(action, role):
     if role in WHO[action]:
         assert next_state(state, action, {role}, reason=REASON) == EXPECTED[action][1]
     else:
-        with pytest.raises(TransitionRefused, match="^Only a "):
+        with pytest.raises(TransitionRefused, match="^Only an? "):
             next_state(state, action, {role}, reason=REASON)
 
 
@@ -127,6 +129,19 @@ def test_a_published_opportunity_without_a_deadline_stays_published():
 ])
 def test_available_actions_are_those_the_roles_may_take_from_the_state(state, roles, expected):
     assert [t.action for t in available_actions(state, roles)] == expected
+
+
+def test_an_administrator_may_approve_an_award_but_a_commissioner_is_told_who_can():
+    assert next_state(lc.AWARD_RECOMMENDED, "approve_award", {lc.ADMINISTRATOR}) == lc.STANDSTILL
+    with pytest.raises(TransitionRefused) as refused:
+        next_state(lc.AWARD_RECOMMENDED, "approve_award", {lc.COMMISSIONER})
+    assert refused.value.message == ("Only an administrator or procurement officer can approve award and start "
+                                     "standstill.")
+
+
+@pytest.mark.parametrize("state", [lc.AWARD_RECOMMENDED, lc.STANDSTILL])
+def test_a_returned_recommendation_or_an_upheld_challenge_sends_the_opportunity_back_to_evaluation(state):
+    assert next_state(state, "return_award", {lc.PROCUREMENT_OFFICER}) == lc.EVALUATING
 
 
 def test_every_state_has_words_for_people():
