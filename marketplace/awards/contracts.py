@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 from marketplace.awards import rules
 from marketplace.awards.models import Award, Contract
 from marketplace.bids.models import BidSubmission
+from marketplace.bids.snapshot import sealed_kent_share, sealed_price
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation
 from marketplace.timeutil import london
@@ -26,17 +26,12 @@ def next_reference(now: datetime) -> str:
     return rules.contract_reference(year, last)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value in (None, "") else Decimal(str(value))
-
-
 def contract_for(award: Award, opportunity: Any, organisation: Organisation, sealed: BidSubmission,
                  now: datetime) -> Contract:
     """The contract for the awarded bid: value from its sealed price, Kent spend from its committed share."""
     content = json.loads(sealed.content)
-    value = _decimal(content["price"]["total"])
+    value, share = sealed_price(content), sealed_kent_share(content)
     local = content.get("local_economy") or {}
-    share = _decimal(local.get("kent_share"))
     return Contract(
         reference=next_reference(now), opportunity_id=opportunity.id, award_id=award.id, bid_id=award.bid_id,
         organisation_id=organisation.id, title=opportunity.title, category=opportunity.category,

@@ -135,3 +135,19 @@ def _member(member: Any) -> dict:
     return {"name": member.name, "org_type": member.org_type, "size": member.size,
             "kent_based": bool(member.kent_based), "role": member.role, "share": _fixed(member.share, SHARE_PLACES),
             "linked_organisation_id": member.linked_organisation_id}
+
+
+# Reading sealed content back ---------------------------------------------------------------------------
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def sealed_price(content: dict) -> Decimal | None:
+    """The total price in a sealed version's content (what evaluation, awards and reports use)."""
+    return _amount((content.get("price") or {}).get("total"))
+
+
+def sealed_kent_share(content: dict) -> Decimal | None:
+    """The committed share of contract value to be spent with Kent-based suppliers, 0..1."""
+    return _amount((content.get("local_economy") or {}).get("kent_share"))

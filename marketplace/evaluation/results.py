@@ -24,6 +24,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from marketplace.bids.models import Bid, BidSubmission
+from marketplace.bids.snapshot import sealed_kent_share, sealed_price
 from marketplace.bids.submission import counting_submissions_statement
 from marketplace.evaluation import scoring
 from marketplace.evaluation.cli import portal_settings
@@ -59,16 +60,6 @@ def evaluation_criteria(opportunity: Any) -> list[Any]:
 def counting_versions(opportunity_id: int) -> list[BidSubmission]:
     """Each bid's counting sealed version, in bid id order (one query)."""
     return list(db.session.execute(counting_submissions_statement(opportunity_id)).scalars())
-
-
-def _share(content: dict) -> Decimal | None:
-    value = (content.get("local_economy") or {}).get("kent_share")
-    return None if value in (None, "") else Decimal(str(value))
-
-
-def _price(content: dict) -> Decimal | None:
-    value = (content.get("price") or {}).get("total")
-    return None if value in (None, "") else Decimal(str(value))
 
 
 def _pass_fail(check: ComplianceCheck | None, criteria: Iterable[Any]) -> dict[str, bool]:
@@ -155,6 +146,6 @@ def _evaluate(criteria: list[Any], engine_bids: list[scoring.Bid], rejected: dic
 def _engine_bid(version: BidSubmission, check: ComplianceCheck | None, criteria: list[Any], scored: list[Any],
                 scores: dict[tuple[int, int], Decimal]) -> scoring.Bid:
     content = json.loads(version.content)
-    return scoring.Bid(id=str(version.bid_id), price=_price(content), pass_fail=_pass_fail(check, criteria),
+    return scoring.Bid(id=str(version.bid_id), price=sealed_price(content), pass_fail=_pass_fail(check, criteria),
                        scores={str(c.id): scores[(version.bid_id, c.id)] for c in scored},
-                       local_economy_share=_share(content))
+                       local_economy_share=sealed_kent_share(content))

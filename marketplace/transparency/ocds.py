@@ -23,7 +23,7 @@ from marketplace.audit import AuditEvent
 from marketplace.awards.models import Award, Contract
 from marketplace.bids.models import Bid, BidSubmission
 from marketplace.bids.submission import counting_submissions_statement
-from marketplace.evaluation.results import _price as sealed_price
+from marketplace.bids.snapshot import sealed_price
 from marketplace.extensions import db
 from marketplace.opportunities import lifecycle
 from marketplace.opportunities import search as finder
