@@ -29,10 +29,7 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,8 +48,9 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks._harness import CSRF, gunicorn, make_app, migrate, percentile  # noqa: E402
+
 PASSWORD = "surge benchmark password"
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 DEADLINE_AHEAD = timedelta(minutes=1)
 
@@ -73,19 +71,6 @@ def scratch_database(admin_url: str):
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def make_app(database_url: str):
-    from marketplace import create_app
-
-    return create_app("development", {"SQLALCHEMY_DATABASE_URI": database_url, "MAIL_BACKEND": "console"})
-
-
-def migrate(app) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
 
 
 # Seeding ----------------------------------------------------------------------------------------------------
@@ -170,53 +155,6 @@ def _bidder(opportunity, n: int, email: str, password_hash: str):
     db.session.add(bid)
     db.session.flush()
     return bid
-
-
-# gunicorn ---------------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(database_url: str, instance: Path, workers: int, threads: int):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "MARKETPLACE_ENV": "development",
-           "MARKETPLACE_INSTANCE_PATH": str(instance), "SECRET_KEY": secrets.token_hex(32), "MAIL_BACKEND": "console",
-           "SIGN_IN_RATE_LIMIT": "100000 per minute", "PYTHONUNBUFFERED": "1"}
-    log = open(instance / "gunicorn.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "5"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_up(base, process, instance / "gunicorn.log")
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_until_up(base: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn stopped:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within a minute")
 
 
 # Provider sessions -----------------------------------------------------------------------------------------
@@ -347,11 +285,6 @@ def verify(app, sessions: list[Session]) -> Verdict:
     lost = [s.email for s in sessions if counts.get(s.bid_id, 0) != (1 if s.bid_id in landed else 0)]
     duplicated = [s.email for s in sessions if counts.get(s.bid_id, 0) > 1]
     return Verdict(len(landed), len(sessions) - len(landed), lost, duplicated, chain_ok)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def report(args, sessions: list[Session], elapsed: float, verdict: Verdict) -> None:

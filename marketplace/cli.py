@@ -41,12 +41,21 @@ def audit_verify_command() -> None:
 
 
 @click.command("seed-demo")
-def seed_demo_command() -> None:
+@click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True,
+              help="large: the demo, then 10,000 opportunities, 5,000 organisations and 50,000 bids (once only)")
+def seed_demo_command(scale: str) -> None:
     """Load demo data (idempotent) and print the demo sign-in details."""
+    from marketplace.errors import DomainError
     from marketplace.seed import seed_demo
+    from marketplace.seed_large import seed_large
 
     summary = seed_demo()
     click.echo(summary.describe())
+    if scale == "large":
+        try:
+            click.echo(seed_large().describe())
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
 
 
 def init_app(app: Flask) -> None:

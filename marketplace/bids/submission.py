@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, url_for
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace import audit
@@ -405,7 +405,7 @@ def dashboard_statement(organisation_id: int, now: datetime) -> sa.Select:
                      for position, g in enumerate(DASHBOARD_GROUPS)),
                    else_=DASHBOARD_GROUPS.index(FALLBACK_GROUP))
     return (sa.select(Bid).join(Opportunity, Opportunity.id == Bid.opportunity_id)
-            .where(Bid.organisation_id == organisation_id)
+            .where(Bid.organisation_id == organisation_id).options(load_only(Bid.id, Bid.opportunity_id, Bid.status))
             .order_by(rank, Opportunity.submission_deadline, Bid.id))
 
 
@@ -419,12 +419,15 @@ class DashboardRow:
 
 
 def dashboard_rows(bids: list[Bid], now: datetime) -> list[DashboardRow]:
-    """The page's bids with their opportunities and latest versions: two queries, whatever the page size."""
+    """The page's bids with their opportunities and latest versions: two queries, whatever the page size. Only
+    what the dashboard shows is read: not the opportunities' texts, nor the versions' sealed content."""
     ids = [bid.id for bid in bids]
     opportunities = {o.id: o for o in db.session.execute(
-        sa.select(Opportunity).where(Opportunity.id.in_([b.opportunity_id for b in bids]))).scalars()}
+        sa.select(Opportunity).where(Opportunity.id.in_([b.opportunity_id for b in bids]))
+        .options(load_only(Opportunity.id, Opportunity.title, Opportunity.reference, Opportunity.status,
+                           Opportunity.submission_deadline))).scalars()}
     latest = {s.bid_id: s for s in db.session.execute(
-        sa.select(BidSubmission).where(BidSubmission.bid_id.in_(ids))
+        sa.select(BidSubmission).where(BidSubmission.bid_id.in_(ids)).options(defer(BidSubmission.content))
         .order_by(BidSubmission.bid_id, BidSubmission.number)).scalars()}
     rows = []
     for bid in bids:

@@ -20,12 +20,14 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from marketplace.documents import TYPES
 from marketplace.evaluation import model_rules
 from marketplace.kent import COUNTY_WIDE, LOCALITY_CHOICES, is_district_slug
 from marketplace.opportunities import lifecycle
-from marketplace.opportunities.models import RESERVATION_NONE, Opportunity, OpportunityDocument
+from marketplace.opportunities.models import RESERVATION_NONE, EvaluationModel, Opportunity, OpportunityDocument
 from marketplace.opportunities.services import criterion_spec, pounds
 from marketplace.taxonomy import CATEGORY_CHOICES
 from marketplace.timeutil import as_utc, format_london
@@ -250,19 +252,74 @@ def _conditions(criteria: SearchCriteria, now: datetime, threshold: Decimal) -> 
         yield status
 
 
+# Each order ends with the id, so pages never overlap; "closing" matches the (status, submission_deadline, id)
+# index (migration 0007), so the first page of open opportunities is read in order, without sorting them all.
 ORDER = {
-    "closing": (Opportunity.submission_deadline.is_(None), Opportunity.submission_deadline.asc(),
-                Opportunity.id.asc()),
+    "closing": (Opportunity.submission_deadline.asc().nulls_last(), Opportunity.id.asc()),
     "newest": (Opportunity.published_at.desc(), Opportunity.id.desc()),
     "value-high": (Opportunity.estimated_value.desc(), Opportunity.id.desc()),
     "value-low": (Opportunity.estimated_value.asc(), Opportunity.id.asc()),
 }
 
 
+# The indexes these queries rely on (migration 0007 creates them), declared beside them so that the models'
+# metadata matches the migrated schema: the default order's, and on PostgreSQL a trigram index on each text a
+# keyword is looked for in, on the very expression `_keyword_condition` writes.
+STATUS_DEADLINE_INDEX = sa.Index("ix_opportunities_status_deadline", Opportunity.status,
+                                 Opportunity.submission_deadline, Opportunity.id,
+                                 postgresql_include=["published_at"])
+KEYWORD_INDEXES = tuple(
+    sa.Index(f"ix_opportunities_{name}_trgm", sa.func.lower(column).label(f"lower_{name}"), postgresql_using="gin",
+             postgresql_ops={f"lower_{name}": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+    for name, column in (("title", Opportunity.title), ("summary", Opportunity.summary),
+                         ("reference", Opportunity.reference),
+                         ("outcomes", sa.cast(Opportunity.outcomes, sa.Text))))
+
+
 def search_statement(criteria: SearchCriteria, now: datetime, threshold: Decimal) -> sa.Select:
     """One SELECT of the public opportunities that match, in the chosen order. The list shows only the
     opportunity's own columns, so nothing else needs loading."""
     return sa.select(Opportunity).where(*_conditions(criteria, now, threshold)).order_by(*ORDER[criteria.sort])
+
+
+# What a result in the list shows (and `state_of` reads): the rest of an opportunity is not loaded for it.
+LISTED_COLUMNS = load_only(Opportunity.id, Opportunity.reference, Opportunity.title, Opportunity.summary,
+                           Opportunity.status, Opportunity.reservation, Opportunity.estimated_value,
+                           Opportunity.submission_deadline, Opportunity.category, Opportunity.localities)
+
+
+class CountedPage(SelectPagination):
+    """A page of a SELECT with the total number of rows, from one query (`count(*) OVER ()` beside each row), so
+    the matching rows are found once rather than twice. Past the last page no row carries the total, and it is
+    counted on its own."""
+
+    _total: int | None = None
+
+    def _query_items(self) -> list:
+        select = self._query_args["select"].add_columns(sa.func.count().over().label("total_rows"))
+        rows = self._query_args["session"].execute(select.limit(self.per_page).offset(self._query_offset)).all()
+        self._total = rows[0].total_rows if rows else (0 if self.page == 1 else None)
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        return self._total if self._total is not None else super()._query_count()
+
+
+def results_page(session, criteria: SearchCriteria, now: datetime, threshold: Decimal, page: int | None,
+                 per_page: int) -> CountedPage:
+    """One page of the search's results and their number, in one query."""
+    statement = search_statement(criteria, now, threshold).options(LISTED_COLUMNS)
+    return CountedPage(select=statement, session=session, page=page, per_page=per_page, max_per_page=100,
+                       error_out=False)
+
+
+def detail_statement(opportunity_id: int) -> sa.Select:
+    """An opportunity with everything its page shows, in four queries: with its evaluation models and their
+    criteria joined in, then its lots, documents and amendments (its author is not needed)."""
+    return (sa.select(Opportunity).where(Opportunity.id == opportunity_id)
+            .options(joinedload(Opportunity.models).joinedload(EvaluationModel.criteria),
+                     selectinload(Opportunity.lots), selectinload(Opportunity.documents),
+                     selectinload(Opportunity.amendments)))
 
 
 def feed_statement(now: datetime, limit: int = FEED_SIZE) -> sa.Select:

@@ -21,7 +21,6 @@ from marketplace.opportunities import alerts, bp, lifecycle, permissions
 from marketplace.opportunities import search as finder
 from marketplace.opportunities.models import DOCUMENT_KINDS, PROCEDURES, RESERVATIONS, Opportunity
 from marketplace.opportunities.public_forms import SaveSearchForm, filter_params
-from marketplace.opportunities.services import load_for_overview
 from marketplace.pagination import paginate, pagination_params
 from marketplace.settings import services as settings
 from marketplace.timeutil import utcnow
@@ -50,7 +49,7 @@ def _presenters(now) -> dict:
 
 def get_opportunity_or_404(opportunity_id: int) -> Opportunity:
     """The public can see published opportunities; council staff can also preview the rest."""
-    opportunity = load_for_overview(opportunity_id)
+    opportunity = db.session.execute(finder.detail_statement(opportunity_id)).unique().scalar_one_or_none()
     require_hidden(opportunity is not None and permissions.can_view(current_user, opportunity, utcnow()))
     return opportunity
 
@@ -67,7 +66,8 @@ def get_public_opportunity_or_404(opportunity_id: int) -> Opportunity:
 def search():
     criteria = finder.SearchCriteria.from_args(request.args)
     now, threshold = utcnow(), _threshold()
-    page = paginate(finder.search_statement(criteria, now, threshold))
+    page = finder.results_page(db.session(), criteria, now, threshold, request.args.get("page", 1, type=int),
+                               current_app.config["PAGE_SIZE"])
     return render_template("opportunities/public/search.html", page=page, pagination=pagination_params(page),
                            criteria=criteria, filters=filter_params(criteria, threshold),
                            applied=criteria.applied(threshold), is_provider=account_perms.is_provider(current_user),
