@@ -49,11 +49,15 @@ def _send_file(message: EmailMessage, config) -> None:
 BACKENDS = {"smtp": _send_smtp, "console": _send_console, "file": _send_file}
 
 
-def send_email(to: str, subject: str, template: str, **context) -> EmailMessage:
-    """Render templates/email/<template>.txt and send it through the configured backend."""
+def send_email(to: str, subject: str, template: str, attachments: tuple[tuple[str, bytes], ...] = (),
+               **context) -> EmailMessage:
+    """Render templates/email/<template>.txt and send it through the configured backend, with any
+    (filename, PDF) attachments."""
     config = current_app.config
     body = render_template(f"email/{template}.txt", **context)
     message = build_message(to, subject, body, config["MAIL_DEFAULT_SENDER"])
+    for filename, data in attachments:
+        message.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
     enqueue("email.deliver", bytes(message))
     return message
 

@@ -47,7 +47,12 @@ class Mailbox:
     def last_body(self, address: str) -> str:
         found = self.to(address)
         assert found, f"no email to {address}; sent to {[m['To'] for m in self.messages]}"
-        return found[-1].get_content()
+        return found[-1].get_body(preferencelist=("plain",)).get_content()
+
+    def attachments(self, address: str) -> list[tuple[str, bytes]]:
+        found = self.to(address)
+        assert found, f"no email to {address}"
+        return [(part.get_filename(), part.get_content()) for part in found[-1].iter_attachments()]
 
     def link_in(self, address: str, path_fragment: str) -> str:
         body = self.last_body(address)

@@ -9,7 +9,7 @@ them can read the organisation's bids and results.
 from __future__ import annotations
 
 import smtplib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from marketplace.bids.models import Bid, BidSubmission
 from marketplace.email import send_email
 from marketplace.evaluation import results
 from marketplace.extensions import db
+from marketplace.jobs import enqueue, job
 from marketplace.organisations.models import Membership, Organisation
 
 
@@ -30,6 +31,7 @@ class Letter:
     subject: str
     template: str
     context: dict = field(default_factory=dict)
+    letter_for_bid: int | None = None  # attach this bid's assessment (or exclusion) letter as a PDF
 
 
 def members_of(organisation_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -68,7 +70,8 @@ def award_letters(opportunity: Any, award: Any) -> list[Letter]:
                                f"{'your bid is successful' if successful else 'your bid was not successful'}",
                       "award_successful" if successful else "award_unsuccessful",
                       dict(reference=opportunity.reference, title=opportunity.title,
-                           organisation=organisation.legal_name, winner=winner, standstill_ends=ends, link=link))
+                           organisation=organisation.legal_name, winner=winner, standstill_ends=ends, link=link),
+                      letter_for_bid=bid.id)
 
     return _letters(bidders, write)
 
@@ -88,8 +91,30 @@ def cancellation_letters(opportunity: Any) -> list[Letter]:
 
 
 def send(letters: list[Letter]) -> None:
+    """Send now, or, when any letter carries a PDF (rendering takes time), as one job."""
+    if any(letter.letter_for_bid for letter in letters):
+        enqueue("awards.send_letters", [asdict(letter) for letter in letters])
+        return
     for letter in letters:
-        try:
-            send_email(letter.to, letter.subject, letter.template, **letter.context)
-        except (smtplib.SMTPException, OSError):
-            current_app.logger.exception("Could not send %s email to %s", letter.template, letter.to)
+        _send_one(letter, ())
+
+
+def _send_one(letter: Letter, attachments: tuple[tuple[str, bytes], ...]) -> None:
+    try:
+        send_email(letter.to, letter.subject, letter.template, attachments=attachments, **letter.context)
+    except (smtplib.SMTPException, OSError):
+        current_app.logger.exception("Could not send %s email to %s", letter.template, letter.to)
+
+
+@job("awards.send_letters")
+def send_letters(letters: list[dict]) -> None:
+    """Render each bid's letter once (after the commit that published the notice) and send it to every member."""
+    from marketplace.reports.letters import letter_pdf  # reports read awards: imported here, not at the top
+
+    rendered: dict[int, tuple[tuple[str, bytes], ...]] = {}
+    for letter in map(lambda fields: Letter(**fields), letters):
+        bid_id = letter.letter_for_bid
+        if bid_id and bid_id not in rendered:
+            pdf = letter_pdf(db.session.get(Bid, bid_id))
+            rendered[bid_id] = (pdf,) if pdf else ()
+        _send_one(letter, rendered.get(bid_id, ()))

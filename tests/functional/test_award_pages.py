@@ -370,6 +370,17 @@ def test_the_successful_bidder_is_told_and_the_dashboard_links_the_result(client
     assert f'href="{result_page(opportunity)}"' in text(client.get("/bids"))
 
 
+def test_the_result_page_links_the_bidders_letter_which_downloads_as_a_pdf(client, as_user, evaluated, officer,
+                                                                          approver):
+    opportunity, bids = evaluated
+    in_standstill(opportunity, bids[1], officer, approver)
+    as_user(member_of(bids[0]))
+    letter = f"/opportunities/{opportunity.id}/bid/assessment-letter.pdf"
+    assert f'href="{letter}"' in text(client.get(result_page(opportunity)))
+    response = client.get(letter)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
 def test_people_outside_the_bidding_organisations_see_no_result(client, as_user, evaluated, officer, approver):
     opportunity, bids = evaluated
     in_standstill(opportunity, bids[1], officer, approver)

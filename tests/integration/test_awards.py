@@ -229,6 +229,17 @@ def test_approval_publishes_the_notice_starts_standstill_and_tells_every_bidder(
     assert f"/opportunities/{opportunity.id}/bid/result" in mailbox.last_body(loser)
 
 
+def test_the_award_notice_email_carries_each_bidders_own_letter_as_a_pdf(author, officer, approver, mailbox):
+    opportunity, bids = moderated(author, excluded=(2,))
+    award = services.recommend(officer, opportunity, reasons())
+    services.decide(approver, opportunity, services.APPROVE, "", award.version)
+    winner, loser, excluded = (members(b)[0] for b in (bids[1], bids[0], bids[2]))
+    for address in (winner, loser, excluded):
+        [(filename, data)] = mailbox.attachments(address)
+        assert filename.endswith(".pdf") and data.startswith(b"%PDF")
+    assert mailbox.attachments(winner) != mailbox.attachments(loser)
+
+
 def test_an_administrator_may_approve(author, officer, administrator):
     opportunity, _ = moderated(author)
     award = services.recommend(officer, opportunity, reasons())
