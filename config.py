@@ -36,7 +36,12 @@ class Config:
     SERVICE_NAME = "Kent Commissioning Marketplace"
     SECRET_KEY = _env("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url(None)  # None: SQLite in the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No ping before every checkout (a round trip per request): connections are replaced after
+    # DATABASE_POOL_RECYCLE seconds, before a server or proxy idle timeout can cut them, and a connection found
+    # dead mid-request invalidates the pool, so only that request fails. Set DATABASE_PRE_PING=true where
+    # connections are cut unpredictably (a database restarted under a running app, a proxy with a short timeout).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": int(_env("DATABASE_POOL_RECYCLE", "1800")),
+                                       "pool_pre_ping": _env("DATABASE_PRE_PING", "false") == "true"}
     MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(20 * 1024 * 1024)))
     MAX_DOCUMENT_BYTES = int(_env("MAX_DOCUMENT_BYTES", str(15 * 1024 * 1024)))
     DOCUMENT_STORE = _env("DOCUMENT_STORE")  # default: instance/documents

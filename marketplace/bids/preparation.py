@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace import audit, documents
@@ -41,10 +42,10 @@ from marketplace.extensions import db
 from marketplace.forms import MONEY_MAX
 from marketplace.opportunities import lifecycle
 from marketplace.opportunities import permissions as opportunity_perms
-from marketplace.opportunities.models import Criterion, Opportunity
+from marketplace.opportunities.models import Criterion, EvaluationModel, Opportunity
 from marketplace.opportunities.services import pounds
 from marketplace.organisations.choices import ORGANISATION_TYPES, SIZES
-from marketplace.organisations.models import Organisation
+from marketplace.organisations.models import LEGAL_NAME_MAX, Organisation
 from marketplace.timeutil import format_london, utcnow
 
 PENNY = Decimal("0.01")
@@ -319,32 +320,41 @@ def _question_tasks(opportunity: Any, bid: Any) -> list[Task]:
     return tasks
 
 
+# The sections after the questions: (section, title, status, hint). Each can always be started.
+LATER_SECTIONS: tuple[tuple[str, str, Callable[[Any], str], str | None], ...] = (
+    ("price", "Price", _price_status, "Your total price, and a price schedule if you have one"),
+    ("social_value", "Social value commitments", lambda bid: _rows_status(bid.commitments),
+     "What you will deliver for Kent communities, measured"),
+    ("local_economy", "Local economy commitments", _local_economy_status,
+     "Spend with Kent-based suppliers, Kent-resident jobs and apprenticeships"),
+    ("consortium", "Consortium and subcontractors", lambda bid: _rows_status(bid.members, shares_total(bid) > 1),
+     "Only if you will work with partners or subcontractors"),
+    ("documents", "Supporting documents", lambda bid: _rows_status(bid.documents), "Optional"),
+    ("declarations", "Declarations", _declarations_status, None),
+)
+
+
+def _lots_tasks(opportunity: Any, bid: Any) -> list[Task]:
+    if not opportunity.lots:
+        return []
+    return [Task("lots", "Lots you are bidding for", COMPLETED if bid.lot_ids else NOT_STARTED)]
+
+
 def tasks(opportunity: Any, bid: Any) -> list[Task]:
     """The bid's sections in order, each with its status (the GOV.UK task list)."""
-    found = []
-    if opportunity.lots:
-        found.append(Task("lots", "Lots you are bidding for", COMPLETED if bid.lot_ids else NOT_STARTED))
-    found += _question_tasks(opportunity, bid)
-    found += [
-        Task("price", "Price", _price_status(bid), "Your total price, and a price schedule if you have one"),
-        Task("social_value", "Social value commitments", _rows_status(bid.commitments),
-             "What you will deliver for Kent communities, measured"),
-        Task("local_economy", "Local economy commitments", _local_economy_status(bid),
-             "Spend with Kent-based suppliers, Kent-resident jobs and apprenticeships"),
-        Task("consortium", "Consortium and subcontractors", _rows_status(bid.members, shares_total(bid) > 1),
-             "Only if you will work with partners or subcontractors"),
-        Task("documents", "Supporting documents", _rows_status(bid.documents), "Optional"),
-        Task("declarations", "Declarations", _declarations_status(bid)),
-    ]
-    return found
+    return (_lots_tasks(opportunity, bid) + _question_tasks(opportunity, bid)
+            + [Task(section, title, status(bid), hint) for section, title, status, hint in LATER_SECTIONS])
 
 
 def next_section(opportunity: Any, bid: Any, section: str) -> str | None:
-    """The section after this one that can be started, or None at the end of the list."""
-    listed = tasks(opportunity, bid)
-    sections = [task.section for task in listed]
+    """The section after this one that can be started, or None at the end of the list. Only the questions can
+    wait (for lots), so the later sections' statuses, and the rows they read, are not needed."""
+    listed = [(task.section, task.status != CANNOT_START)
+              for task in _lots_tasks(opportunity, bid) + _question_tasks(opportunity, bid)]
+    listed += [(later[0], True) for later in LATER_SECTIONS]
+    sections = [name for name, _ in listed]
     following = listed[sections.index(section) + 1:] if section in sections else []
-    return next((task.section for task in following if task.status != CANNOT_START), None)
+    return next((name for name, startable in following if startable), None)
 
 
 # Reading -------------------------------------------------------------------------------------------------
@@ -352,6 +362,15 @@ def next_section(opportunity: Any, bid: Any, section: str) -> str | None:
 def organisation_of(user: Any) -> Organisation | None:
     membership = getattr(user, "membership", None) if getattr(user, "is_authenticated", False) else None
     return membership.organisation if membership is not None else None
+
+
+def opportunity_with_questions(opportunity_id: int) -> Opportunity | None:
+    """The opportunity with what a bid's pages ask of it (its lots, evaluation models and criteria), loaded in two
+    queries rather than one per collection."""
+    return db.session.execute(
+        sa.select(Opportunity).where(Opportunity.id == opportunity_id)
+        .options(selectinload(Opportunity.lots), joinedload(Opportunity.models).joinedload(EvaluationModel.criteria))
+    ).unique().scalar_one_or_none()
 
 
 def find_bid(opportunity_id: int, organisation_id: int) -> Bid | None:
@@ -378,8 +397,8 @@ def _like_pattern(term: str) -> str:
 
 def find_organisations(term: str, exclude_id: int | None) -> list[tuple[int, str]]:
     """Registered organisations whose legal name contains the term: their id and legal name, nothing else."""
-    term = " ".join((term or "").split())
-    if len(term) < SEARCH_MIN:
+    term = " ".join((term or "").replace("\x00", " ").split())  # no name holds a NUL (PostgreSQL refuses one)
+    if not SEARCH_MIN <= len(term) <= LEGAL_NAME_MAX:  # a longer term is in no name (and too long for LIKE)
         return []
     statement = (sa.select(Organisation.id, Organisation.legal_name)
                  .where(Organisation.legal_name.ilike(_like_pattern(term), escape="\\"))
@@ -401,11 +420,24 @@ def organisation_names(ids: Iterable[int | None]) -> dict[int, str]:
 # The transaction ----------------------------------------------------------------------------------------
 
 def _lock_opportunity(opportunity_id: int) -> Opportunity:
-    """Re-read the opportunity in this transaction; on PostgreSQL hold a shared lock until commit."""
-    return db.session.execute(
-        sa.select(Opportunity).where(Opportunity.id == opportunity_id)
-        .with_for_update(read=True).execution_options(populate_existing=True)
-    ).scalar_one()
+    """Re-read the opportunity's own columns (an amendment may have moved the deadline) in this transaction; on
+    PostgreSQL hold a shared lock until commit. Its lots and evaluation models, fixed once it is published, stay
+    as the page loaded them rather than being read again."""
+    opportunity = db.session.get(Opportunity, opportunity_id)
+    db.session.refresh(opportunity, attribute_names=[column.key for column in sa.inspect(Opportunity).column_attrs],
+                       with_for_update={"read": True})
+    return opportunity
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what the request has loaded: it was just written, under the locks, so the page
+    that follows (the next section's address) can read it as committed instead of loading it all again."""
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def _refuse(error: DomainError) -> None:
@@ -442,7 +474,7 @@ def _save(user: Any, bid: Bid, section: str, version: int | None, change: Callab
         audit.record("bid.section_saved", "bid", bid.id, actor=user, details={"section": section})
         if not permissions.can_prepare(user, bid, opportunity.submission_deadline, utcnow()):
             _refuse(DomainError(late_message(opportunity)))
-        db.session.commit()
+        _commit_keeping_loaded()
     except StaleDataError:
         raise _stale(bid, field) from None
     except DomainError:

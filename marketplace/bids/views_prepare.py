@@ -74,7 +74,9 @@ def _next_url(opportunity, bid, section: str) -> str:
 
 def _bid_or_404(opportunity_id: int):
     bid = organisation_bid_or_404(current_user, opportunity_id)
-    return opportunity_or_404(opportunity_id), bid
+    opportunity = prep.opportunity_with_questions(opportunity_id)
+    require_hidden(opportunity is not None)
+    return opportunity, bid
 
 
 def _one_of(rows, row_id: int):
@@ -178,7 +180,7 @@ def task_list(opportunity_id: int):
     bid = prep.find_bid(opportunity_id, organisation.id) if organisation is not None else None
     if bid is None:
         return redirect(url_for("bids.start_bid", opportunity_id=opportunity_id))
-    opportunity = opportunity_or_404(opportunity_id)
+    opportunity = prep.opportunity_with_questions(opportunity_id)
     tasks = prep.tasks(opportunity, bid)
     items = [{"title": {"text": task.title}, "hint": {"text": task.hint} if task.hint else None,
               "href": None if task.status == prep.CANNOT_START else section_url(opportunity.id, task.section),
