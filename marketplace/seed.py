@@ -1,5 +1,6 @@
 """Demo data for `flask seed-demo`: staff in each role, 40 provider organisations, then the commissioning data
-(opportunities, questions, right to bid, saved searches: see seed_commissioning.py). Idempotent."""
+(opportunities, questions, right to bid, saved searches: see seed_commissioning.py), the bids (seed_bids.py) and
+the evaluations and awards (seed_evaluation.py). Idempotent."""
 
 from __future__ import annotations
 
@@ -20,19 +21,21 @@ from marketplace.organisations.models import Membership, Organisation
 from marketplace.organisations.services import name_key
 from marketplace.seed_bids import seed_bids
 from marketplace.seed_commissioning import Cast, CommissioningSummary, seed_commissioning
+from marketplace.seed_evaluation import EvaluationSummary, seed_evaluation
 from marketplace.taxonomy import CATEGORIES
 from marketplace.timeutil import utcnow
 
-DEMO_PASSWORD = "kent-demo-password"
+DEMO_PASSWORD = "kent-demo-password"  # nosec B105 # demo accounts only: seed-demo refuses production
 SEED = 20261123
 ORGANISATION_COUNT = 40
 OUTSIDE_KENT_POSTCODES = ("SE1 7PB", "RH1 1AA", "BN1 1AA", "ME4 4AA")
 
+ADMIN_EMAIL = "admin@kent.example"
 COMMISSIONER_EMAIL = "commissioner@kent.example"
 OFFICER_EMAIL = "procurement@kent.example"
 LEAD_EMAIL = "lead@kent.example"
 STAFF = (
-    ("admin@kent.example", "Alex Administrator", (ADMINISTRATOR,)),
+    (ADMIN_EMAIL, "Alex Administrator", (ADMINISTRATOR,)),
     (COMMISSIONER_EMAIL, "Chris Commissioner", (COMMISSIONER,)),
     (OFFICER_EMAIL, "Pat Procurement", (PROCUREMENT_OFFICER,)),
     (LEAD_EMAIL, "Sam Lead", (COMMISSIONER, PROCUREMENT_OFFICER)),
@@ -58,11 +61,13 @@ class SeedSummary:
     organisations_created: int = 0
     provider_logins: list[str] = field(default_factory=list)
     commissioning: CommissioningSummary = field(default_factory=CommissioningSummary)
+    evaluation: EvaluationSummary = field(default_factory=EvaluationSummary)
 
     def describe(self) -> str:
         lines = [
             f"Demo data ready ({self.staff_created} staff and {self.organisations_created} organisations added).",
             *self.commissioning.describe(),
+            *self.evaluation.describe(),
             f"Every demo account's password is: {DEMO_PASSWORD}",
             "Staff:",
             *[f"  {email:32} {', '.join(roles)}" for email, _, roles in STAFF],
@@ -162,7 +167,7 @@ def _cast(provider_emails: list[str]) -> Cast:
 def seed_demo() -> SeedSummary:
     fake = Faker("en_GB")
     fake.seed_instance(SEED)
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # nosec B311 # the same demo data every time, not a secret
     summary = SeedSummary()
     password_hash = hash_password(DEMO_PASSWORD)
     _seed_staff(password_hash, summary)
@@ -172,4 +177,5 @@ def seed_demo() -> SeedSummary:
     summary.commissioning = seed_commissioning(_cast(summary.provider_logins), utcnow())
     seed_bids(_cast(summary.provider_logins), utcnow())
     db.session.commit()
+    summary.evaluation = seed_evaluation(_cast(summary.provider_logins), _user(ADMIN_EMAIL), utcnow())
     return summary

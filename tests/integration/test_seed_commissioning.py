@@ -36,9 +36,10 @@ from tests.integration.test_opportunity_services import assess
 
 SEEDED_TABLES = (Opportunity, Lot, EvaluationModel, Criterion, OpportunityDocument, Question, CatalogueService,
                  Proposal, SavedSearch, Watch, User, Organisation, AuditEvent)
+# With the past opportunities seed_evaluation adds: one evaluating, one award recommended and two awarded.
 EXPECTED_STATES = {
     lifecycle.DRAFT: 4, lifecycle.AWAITING_APPROVAL: 3, lifecycle.PUBLISHED: 30, lifecycle.CLOSED: 8,
-    lifecycle.EVALUATING: 2, lifecycle.AWARD_RECOMMENDED: 1, lifecycle.STANDSTILL: 2, lifecycle.AWARDED: 6,
+    lifecycle.EVALUATING: 3, lifecycle.AWARD_RECOMMENDED: 2, lifecycle.STANDSTILL: 2, lifecycle.AWARDED: 8,
     lifecycle.CANCELLED: 4,
 }
 TITLE_LINK = re.compile(r'<a class="govuk-link" href="/opportunities/\d+">([^<]+)</a>')
@@ -104,10 +105,12 @@ def test_the_summary_gives_what_was_added_with_counts_by_state(seeded):
 def test_every_seeded_row_has_a_seed_demo_audit_event_and_the_chain_verifies(runner, seeded):
     runner.invoke(args=["seed-demo"])
     by_seed = Counter(e.action for e in rows(AuditEvent) if e.actor_label == "seed-demo")
-    assert by_seed == {"staff.seeded": 4, "organisation.seeded": 40, "opportunity.seeded": 60,
+    assert by_seed == {"staff.seeded": 4, "organisation.seeded": 40, "opportunity.seeded": 64,
                        "clarification.seeded": 15, "right_to_bid.service_seeded": 10,
                        "right_to_bid.proposal_seeded": 7, "saved_search.seeded": 3, "opportunity.watch_seeded": 5,
-                       "bid.seeded": 101}
+                       "bid.seeded": 117, "evaluation.conflicts_assessment_seeded": 57, "evaluation.panel_seeded": 19,
+                       "evaluation.release_seeded": 15, "award.approval_seeded": 10, "award.confirmation_seeded": 8,
+                       "opportunity.cancellation_seeded": 1}
     report = verify_database()
     assert report.ok and report.checked == count(AuditEvent)
     result = runner.invoke(args=["audit-verify"])
@@ -156,7 +159,7 @@ def test_some_opportunities_have_lots_that_fit_within_their_value(seeded):
 
 def test_every_published_opportunity_has_a_valid_evaluation_model_frozen_at_publication(seeded):
     published = public()
-    assert len(published) == 53
+    assert len(published) == 57
     for opportunity in published:
         for model in opportunity.models:
             spec = services.model_spec(model)
