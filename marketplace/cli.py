@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from marketplace.extensions import db
 
@@ -44,11 +44,14 @@ def audit_verify_command() -> None:
 @click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True,
               help="large: the demo, then 10,000 opportunities, 5,000 organisations and 50,000 bids (once only)")
 def seed_demo_command(scale: str) -> None:
-    """Load demo data (idempotent) and print the demo sign-in details."""
+    """Load demo data (idempotent) and print the demo sign-in details. Never in production: every demo account,
+    administrators included, has the password printed in the README."""
     from marketplace.errors import DomainError
     from marketplace.seed import seed_demo
     from marketplace.seed_large import seed_large
 
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("Demo data is not loaded in production: its accounts share a published password.")
     summary = seed_demo()
     click.echo(summary.describe())
     if scale == "large":

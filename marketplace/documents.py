@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import re
 import secrets
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +52,18 @@ def safe_filename(name: str) -> str:
     return name[:150] or "document"
 
 
+def _read_entry(archive: zipfile.ZipFile, name: str, limit: int = 200) -> bytes:
+    """The first `limit` bytes of an entry (never the whole of a huge one); none when it cannot be read: corrupt
+    (a wrong checksum, or more data than its header declares), encrypted, or compressed in a way this service does
+    not read."""
+    try:
+        with archive.open(name) as entry:
+            return entry.read(limit)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, ValueError, zlib.error,
+            lzma.LZMAError):
+        return b""
+
+
 def _zip_kind(data: bytes) -> str | None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -62,7 +76,7 @@ def _zip_kind(data: bytes) -> str | None:
                           "upload the new copy.", "file")
     names = {info.filename for info in infos}
     if "mimetype" in names:
-        mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
+        mimetype = _read_entry(archive, "mimetype").decode("ascii", "replace").strip()
         return {TYPES["odt"][0]: "odt", TYPES["ods"][0]: "ods"}.get(mimetype)
     if "[Content_Types].xml" in names:
         if any(n.startswith("word/") for n in names):

@@ -23,10 +23,15 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, StopV
 __all__ = [
     "BaseForm", "GovCheckboxesInput", "GovRadioInput", "GovSelect", "GovSubmitInput", "GovTextArea",
     "GovTextInput", "email_field", "new_password_field", "required_text", "optional_text", "submit",
-    "MultiCheckboxField", "no_control_characters",
+    "MultiCheckboxField", "no_control_characters", "percent_safe",
 ]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def percent_safe(text: str) -> str:
+    """Text for a WTForms message, which the validator formats with `%`: a label such as 'share (%)' stays as it is."""
+    return text.replace("%", "%%")
 
 
 def no_control_characters(form, field) -> None:
@@ -55,7 +60,7 @@ def required_text(label: str, max_length: int, message: str, hint: str | None = 
         description=hint,
         validators=[
             DataRequired(message=message),  # checks the stripped value, so spaces alone are refused
-            Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"),
+            Length(max=max_length, message=f"{percent_safe(label)} must be {max_length} characters or fewer"),
             no_control_characters,
         ],
         widget=GovTextInput(),
@@ -67,7 +72,7 @@ def optional_text(label: str, max_length: int, hint: str | None = None, **kwargs
     return StringField(
         label,
         description=hint,
-        validators=[Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"),
+        validators=[Length(max=max_length, message=f"{percent_safe(label)} must be {max_length} characters or fewer"),
                     no_control_characters],
         widget=GovTextInput(),
         **kwargs,
@@ -239,7 +244,7 @@ def london_parts_to_utc(parts: dict[str, str]) -> datetime | None:
         day, month, year = int(parts["day"]), int(parts["month"]), int(parts["year"])
         hour, minute = (int(x) for x in (parts.get("time") or "12:00").replace(".", ":").split(":"))
         local = datetime(year, month, day, hour, minute, tzinfo=LONDON)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # OverflowError: a year of 20 digits
         raise ValueError("must be a real date and a time like 17:00") from None
     if not 2000 <= year <= 2100:
         raise ValueError("must have a 4-digit year, like 2027")
@@ -293,7 +298,7 @@ def parse_uk_date(parts: dict[str, str]) -> date | None:
     try:
         day, month, year = (int(parts[part]) for part in UKDateField.PARTS)
         value = date(year, month, day)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, OverflowError):  # OverflowError: a year of 20 digits
         raise ValueError("must be a real date, like 27 3 2027") from None
     if not 2000 <= year <= 2100:
         raise ValueError("must have a 4-digit year, like 2027")

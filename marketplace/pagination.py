@@ -7,10 +7,19 @@ from flask import request, url_for
 from marketplace.extensions import db
 
 
+MAX_PAGE = 1_000_000  # far past any list's end; a larger number would overflow the database's OFFSET
+
+
+def page_number() -> int:
+    """The page asked for in the query string: 1 unless a whole number from 1 to MAX_PAGE."""
+    number = request.args.get("page", 1, type=int)
+    return number if 1 <= number <= MAX_PAGE else 1
+
+
 def paginate(statement, per_page: int | None = None):
     from flask import current_app
 
-    return db.paginate(statement, page=request.args.get("page", 1, type=int),
+    return db.paginate(statement, page=page_number(),
                        per_page=per_page or current_app.config["PAGE_SIZE"], max_per_page=100, error_out=False)
 
 

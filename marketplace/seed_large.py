@@ -257,7 +257,8 @@ class Run:
         found = dict(db.session.execute(sa.select(User.email, User.id).where(User.email.in_(emails.values()))).all())
         if len(found) < len(emails):
             raise DomainError("Load the small demo first (flask seed-demo): its staff write the opportunities.")
-        return cls(random.Random(SEED), Clock(now), {role: found[email] for role, email in emails.items()},
+        rng = random.Random(SEED)  # nosec B311 # the same data every time, not a secret
+        return cls(rng, Clock(now), {role: found[email] for role, email in emails.items()},
                    settings.get("procurement_threshold"),
                    {key: max(1, round(size * scale)) for key, size in FULL_SIZE.items()}, LargeSummary(scale))
 
@@ -286,7 +287,7 @@ class Run:
             return
         for table in self.numbered:
             db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                       f"(SELECT max(id) FROM {table.name}))"))
+                                       f"(SELECT max(id) FROM {table.name}))"))  # nosec B608 # our own table names
 
     def between(self, start: datetime, end: datetime, low: float = 0.0, high: float = 1.0) -> datetime:
         """A moment (to the second) a random fraction of the way from start to end."""

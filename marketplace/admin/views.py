@@ -104,7 +104,7 @@ def audit_log():
     # Sealed: a bid's events stay out of the log until its deadline, or they would count the bids.
     sealed = sa.and_(AuditEvent.object_type == "bid", AuditEvent.object_id.in_(sealed_bid_ids(utcnow())))
     statement = sa.select(AuditEvent).where(~sealed).order_by(AuditEvent.id.desc())
-    action = request.args.get("action", "").strip()[:80]
+    action = request.args.get("action", "").replace("\x00", "").strip()[:80]  # no action holds a NUL
     if action:
         statement = statement.where(AuditEvent.action.startswith(action))
     page = paginate(statement, per_page=50)

@@ -19,8 +19,11 @@ from marketplace.bids.models import Bid
 from marketplace.evaluation import results
 from marketplace.evaluation.access import evaluation_of
 from marketplace.evaluation.models import ComplianceCheck
+from marketplace.evaluation.permissions import bids_closed
 from marketplace.extensions import db
+from marketplace.opportunities.models import Opportunity
 from marketplace.organisations.models import Organisation
+from marketplace.timeutil import utcnow
 
 
 # Records ------------------------------------------------------------------------------------------------
@@ -70,7 +73,11 @@ def names_of(opportunity_id: int) -> dict[str, str]:
 
 
 def bidders_of(opportunity_id: int) -> list[tuple[int, str]]:
-    """(organisation id, name) of each organisation whose bid counts, by name: who may challenge."""
+    """(organisation id, name) of each organisation whose bid counts, by name: who may challenge. None before the
+    deadline: until then even who has bid is sealed."""
+    opportunity = db.session.get(Opportunity, opportunity_id)
+    if opportunity is None or not bids_closed(opportunity.submission_deadline, utcnow()):
+        return []
     versions = results.counting_versions(opportunity_id)
     rows = db.session.execute(sa.select(Organisation.id, Organisation.legal_name).join(
         Bid, Bid.organisation_id == Organisation.id).where(Bid.id.in_([v.bid_id for v in versions] or [0]))

@@ -15,7 +15,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
 from marketplace.evaluation import moderation_rules as rules
-from marketplace.forms import BaseForm, GovTextArea, GovTextInput, no_control_characters
+from marketplace.forms import BaseForm, GovTextArea, GovTextInput, no_control_characters, percent_safe
 
 LABELS = {
     rules.JUSTIFICATION.field: ("Your score for ‘{title}’", "Your justification for ‘{title}’",
@@ -77,7 +77,8 @@ def _form_class(criteria: Sequence[Any], wording: rules.Wording) -> type[MarksFo
         label = text_label.format(title=criterion.title)
         fields[f"{wording.field}_{criterion.id}"] = TextAreaField(
             label, description=text_hint, filters=[_strip], widget=GovTextArea(),
-            validators=[Length(max=rules.TEXT_MAX, message=f"{label} must be {rules.TEXT_MAX:,} characters or fewer"),
+            validators=[Length(max=rules.TEXT_MAX,
+                               message=f"{percent_safe(label)} must be {rules.TEXT_MAX:,} characters or fewer"),
                         no_control_characters])
     return type("MarksForm", (MarksForm,), fields)
 

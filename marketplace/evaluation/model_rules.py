@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-PASS_FAIL = "pass_fail"
+PASS_FAIL = "pass_fail"  # nosec B105 # a criterion kind, not a password
 PRICE = "price"
 QUALITY = "quality"
 SOCIAL_VALUE = "social_value"

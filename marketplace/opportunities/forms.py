@@ -23,6 +23,7 @@ from marketplace.forms import (
     MultiCheckboxField,
     no_control_characters,
     optional_text,
+    percent_safe,
     required_text,
     submit,
 )
@@ -82,7 +83,8 @@ def _strip(value):
 def _text_validators(label: str, max_length: int, required: str | None) -> list:
     """DataRequired (not InputRequired) so that spaces alone count as nothing typed."""
     validators = [DataRequired(message=required)] if required else []
-    return validators + [Length(max=max_length, message=f"{label} must be {max_length:,} characters or fewer"),
+    return validators + [Length(max=max_length, message=f"{percent_safe(label)} must be {max_length:,} characters "
+                                                        "or fewer"),
                          no_control_characters]
 
 

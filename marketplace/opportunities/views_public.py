@@ -21,7 +21,7 @@ from marketplace.opportunities import alerts, bp, lifecycle, permissions
 from marketplace.opportunities import search as finder
 from marketplace.opportunities.models import DOCUMENT_KINDS, PROCEDURES, RESERVATIONS, Opportunity
 from marketplace.opportunities.public_forms import SaveSearchForm, filter_params
-from marketplace.pagination import paginate, pagination_params
+from marketplace.pagination import page_number, paginate, pagination_params
 from marketplace.settings import services as settings
 from marketplace.timeutil import utcnow
 
@@ -66,7 +66,7 @@ def get_public_opportunity_or_404(opportunity_id: int) -> Opportunity:
 def search():
     criteria = finder.SearchCriteria.from_args(request.args)
     now, threshold = utcnow(), _threshold()
-    page = finder.results_page(db.session(), criteria, now, threshold, request.args.get("page", 1, type=int),
+    page = finder.results_page(db.session(), criteria, now, threshold, page_number(),
                                current_app.config["PAGE_SIZE"])
     return render_template("opportunities/public/search.html", page=page, pagination=pagination_params(page),
                            criteria=criteria, filters=filter_params(criteria, threshold),
