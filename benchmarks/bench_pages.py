@@ -259,6 +259,7 @@ def pages(base: str, who: Cast, signed_in: dict[str, list[Client]]) -> list[Page
         Page("opportunity", "opportunity page", lambda n: _get(anonymous(), lambda: f"/opportunities/{opportunity()}")),
         Page("dashboard", "provider dashboard (/bids)", lambda n: _get(signed_in["dashboard"][n], lambda: "/bids")),
         Page("autosave", "bid autosave (POST)", lambda n: signed_in["autosave"][n]),
+        Page("spending", "spend dashboard (/spending)", lambda n: _get(anonymous(), lambda: "/spending")),
     ]
 
 
@@ -359,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="size of the large data set when loading it (default 1)")
     parser.add_argument("--fresh", action="store_true", help="drop the database first and load it again")
     parser.add_argument("--pages", default="",
-                        help="only these pages, by key: list,search,opportunity,dashboard,autosave (default all)")
+                        help="only these pages, by key: list,search,opportunity,dashboard,autosave,spending (default all)")
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_POSTGRES_URL",
                                                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
                         help="a PostgreSQL database to connect to while creating the benchmark's")
