@@ -146,14 +146,62 @@ def _empty_all(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture()
-def database_url(database, tmp_path) -> str:
+def _recreate_from(url: str, name: str, template: str) -> str:
+    """PostgreSQL: (re)create database `name` as a copy of database `template` on the same server."""
+    admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@dataclass
+class DemoDatabase:
+    kind: str
+    location: str  # the seeded SQLite file, or the seeded PostgreSQL database's URL
+    output: str  # what `flask seed-demo` printed
+
+
+@pytest.fixture(scope="session")
+def demo_database(database, smtp_server, tmp_path_factory) -> DemoDatabase:
+    """`flask seed-demo` run once per worker over the migrated schema; tests that ask for `seeded` start from a copy
+    of it (seeding takes seconds, copying a fraction of one)."""
     kind, location = database
     if kind == "postgresql":
+        url = _recreate_from(location, sa.make_url(location).database + "_demo", sa.make_url(location).database)
+    else:
+        path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+        shutil.copyfile(location, path)
+        url = f"sqlite:///{path}"
+    os.environ.setdefault("MARKETPLACE_INSTANCE_PATH", tempfile.mkdtemp(prefix="marketplace-instance-"))
+    application = create_app("test", {"SQLALCHEMY_DATABASE_URI": url, "MAIL_SERVER": "127.0.0.1",
+                                      "MAIL_PORT": smtp_server.port})
+    with application.app_context():
+        result = application.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+        db.session.remove()
+        db.engine.dispose()
+    return DemoDatabase(kind, url if kind == "postgresql" else str(path), result.output)
+
+
+@pytest.fixture()
+def seeded(app, demo_database) -> DemoDatabase:
+    """The app's database holds the demo data (see `database_url`); `.output` is what `flask seed-demo` printed."""
+    return demo_database
+
+
+@pytest.fixture()
+def database_url(database, tmp_path, request) -> str:
+    kind, location = database
+    demo = request.getfixturevalue("demo_database") if "seeded" in request.fixturenames else None
+    if kind == "postgresql":
+        if demo:
+            return _recreate_from(location, sa.make_url(location).database + "_run", sa.make_url(demo.location).database)
         _empty_all(location)
         return location
     path = tmp_path / "test.sqlite"
-    shutil.copyfile(location, path)
+    shutil.copyfile(demo.location if demo else location, path)
     return f"sqlite:///{path}"
 
 

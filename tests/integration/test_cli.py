@@ -24,13 +24,6 @@ def totals() -> tuple[int, int, int, int]:
             count(sa.select(User)), count(sa.select(AuditEvent)))
 
 
-@pytest.fixture()
-def seeded(runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def test_seed_demo_creates_four_staff_and_forty_organisations(seeded):
     assert totals()[:2] == (4, 40)
     assert "4 staff and 40 organisations added" in seeded.output

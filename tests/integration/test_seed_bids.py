@@ -42,13 +42,6 @@ AFTER_THE_DEADLINE = (lifecycle.CLOSED, lifecycle.EVALUATING, lifecycle.AWARD_RE
 PROVIDER_LOGIN = re.compile(r"^\s+(provider\d+@example\.org)$", re.MULTILINE)
 
 
-@pytest.fixture()
-def seeded(runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def rows(model) -> list:
     return list(db.session.execute(sa.select(model)).scalars())
 

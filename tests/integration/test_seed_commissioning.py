@@ -45,13 +45,6 @@ EXPECTED_STATES = {
 TITLE_LINK = re.compile(r'<a class="govuk-link" href="/opportunities/\d+">([^<]+)</a>')
 
 
-@pytest.fixture()
-def seeded(runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def rows(model) -> list:
     return list(db.session.execute(sa.select(model)).scalars())
 

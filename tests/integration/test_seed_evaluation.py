@@ -50,13 +50,6 @@ EVALUATION_TABLES = (ConflictsAssessment, PanelMember, ConflictDeclaration, Eval
                      ModeratedScore, Award, PriceReview, Challenge, Contract, Opportunity, Bid, AuditEvent)
 
 
-@pytest.fixture()
-def seeded(runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def rows(model, *where) -> list:
     return list(db.session.execute(sa.select(model).where(*where)).scalars())
 

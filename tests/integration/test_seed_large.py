@@ -33,7 +33,7 @@ from marketplace.kent import choices_for, lookup_postcode, resolve_kent_status
 from marketplace.opportunities import lifecycle
 from marketplace.opportunities.models import EvaluationModel, Lot, Opportunity
 from marketplace.organisations.models import Organisation
-from marketplace.seed import DEMO_PASSWORD, STAFF, seed_demo
+from marketplace.seed import DEMO_PASSWORD, STAFF
 from marketplace.timeutil import utcnow
 from tests.factories import StaffFactory
 
@@ -50,8 +50,7 @@ def loaded(app):
 
 
 @pytest.fixture()
-def loaded_over_the_demo(app):
-    seed_demo()
+def loaded_over_the_demo(app, seeded):
     return large.seed_large(scale=SCALE)
 
 
