@@ -55,6 +55,8 @@ class Config:
     REDIS_URL = _env("REDIS_URL")
     # "inline": email and large PDFs in the web process (the default); "rq": queued in Redis for `flask jobs-worker`.
     JOB_QUEUE = _env("JOB_QUEUE", "inline")
+    # Award reports of tenders with more counting bids than this are rendered to PDF by a job, not in the request.
+    AWARD_REPORT_INLINE_MAX_BIDS = int(_env("AWARD_REPORT_INLINE_MAX_BIDS", "25"))
     # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none, the app faces clients).
     PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     SESSION_COOKIE_HTTPONLY = True
@@ -92,6 +94,9 @@ class Config:
 
     OCDS_SCHEMA_DIR = _env("OCDS_SCHEMA_DIR", _default_ocds_dir())
     PAGE_SIZE = 20
+    # Public pages kept for visitors who are not signed in (marketplace/pagecache.py); 0 turns the cache off.
+    PAGE_CACHE_SECONDS = int(_env("PAGE_CACHE_SECONDS", "60"))
+    PAGE_CACHE_ENTRIES = int(_env("PAGE_CACHE_ENTRIES", "500"))  # per process
     TIMEZONE = "Europe/London"
 
     @classmethod

@@ -31,9 +31,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     register_templates(app)
     register_extensions(app)
-    from marketplace import web
+    from marketplace import pagecache, web
 
     web.init_app(app)
+    pagecache.init_app(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)

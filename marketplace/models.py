@@ -2,6 +2,7 @@
 
 from marketplace.accounts.models import SignInThrottle, StaffRole, User  # noqa: F401
 from marketplace.audit import AuditEvent  # noqa: F401
+from marketplace.pagecache import PublicVersion  # noqa: F401
 from marketplace.organisations.models import Membership, Organisation, OrganisationInvitation  # noqa: F401
 from marketplace.opportunities.models import (  # noqa: F401
     Amendment, Criterion, EvaluationModel, Lot, Opportunity, OpportunityDocument, SavedSearch, Watch,
@@ -16,3 +17,4 @@ from marketplace.evaluation.models import (  # noqa: F401
     ComplianceCheck, ConflictDeclaration, ConflictsAssessment, Evaluation, ModeratedScore, PanelMember, Score,
 )
 from marketplace.awards.models import Award, Challenge, Contract, PriceReview  # noqa: F401
+from marketplace.reports.models import ReportRender  # noqa: F401

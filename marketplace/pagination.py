@@ -16,11 +16,15 @@ def page_number() -> int:
     return number if 1 <= number <= MAX_PAGE else 1
 
 
-def paginate(statement, per_page: int | None = None):
+def paginate(statement, per_page: int | None = None, count_statement=None):
+    """A page of `statement`'s rows; `count_statement` counts them more cheaply than wrapping the statement."""
     from flask import current_app
 
-    return db.paginate(statement, page=page_number(),
-                       per_page=per_page or current_app.config["PAGE_SIZE"], max_per_page=100, error_out=False)
+    page = db.paginate(statement, page=page_number(), per_page=per_page or current_app.config["PAGE_SIZE"],
+                       max_per_page=100, error_out=False, count=count_statement is None)
+    if count_statement is not None:
+        page.total = db.session.execute(count_statement).scalar_one()
+    return page
 
 
 def pagination_params(page) -> dict | None:

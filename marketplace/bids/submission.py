@@ -399,6 +399,16 @@ def _phase_condition(phase: str, now: datetime) -> sa.ColumnElement[bool]:
             CLOSED: sa.and_(sa.not_(is_open), Opportunity.status != lifecycle.CANCELLED)}[phase]
 
 
+# The index the dashboard's join relies on (migration 0010), declared here so the models match the migrated schema.
+OPPORTUNITY_STATE_INDEX = sa.Index("ix_opportunities_id_state", Opportunity.id,
+                                   postgresql_include=["status", "submission_deadline"])
+
+
+def dashboard_count(organisation_id: int) -> sa.Select:
+    """How many bids the dashboard lists: counted from the bids' own index, without the join the order needs."""
+    return sa.select(sa.func.count()).select_from(Bid).where(Bid.organisation_id == organisation_id)
+
+
 def dashboard_statement(organisation_id: int, now: datetime) -> sa.Select:
     """The organisation's bids in dashboard order: by group (the same table `group_of` reads), then deadline."""
     rank = sa.case(*((sa.and_(Bid.status.in_(sorted(g.statuses)), _phase_condition(g.phase, now)), position)

@@ -188,7 +188,8 @@ def dashboard():
     if membership is None:
         return _render("bids/dashboard.html", groups=[], page=None, pagination=None)
     now = utcnow()
-    page = paginate(submission.dashboard_statement(membership.organisation_id, now))
+    page = paginate(submission.dashboard_statement(membership.organisation_id, now),
+                    count_statement=submission.dashboard_count(membership.organisation_id))
     rows = submission.dashboard_rows(list(page.items), now)
     groups = [(group, list(items)) for group, items in groupby(rows, key=lambda row: row.group)]
     return _render("bids/dashboard.html", groups=groups, page=page, pagination=pagination_params(page), now=now,

@@ -21,6 +21,7 @@ from marketplace.opportunities import alerts, bp, lifecycle, permissions
 from marketplace.opportunities import search as finder
 from marketplace.opportunities.models import DOCUMENT_KINDS, PROCEDURES, RESERVATIONS, Opportunity
 from marketplace.opportunities.public_forms import SaveSearchForm, filter_params
+from marketplace.pagecache import public_page
 from marketplace.pagination import page_number, paginate, pagination_params
 from marketplace.settings import services as settings
 from marketplace.timeutil import utcnow
@@ -63,6 +64,7 @@ def get_public_opportunity_or_404(opportunity_id: int) -> Opportunity:
 # Finding opportunities ----------------------------------------------------------------------------------
 
 @bp.get("/opportunities")
+@public_page
 def search():
     criteria = finder.SearchCriteria.from_args(request.args)
     now, threshold = utcnow(), _threshold()
@@ -75,6 +77,7 @@ def search():
 
 
 @bp.get("/opportunities/<int:opportunity_id>")
+@public_page
 def detail(opportunity_id: int):
     opportunity = get_opportunity_or_404(opportunity_id)
     now = utcnow()
@@ -103,6 +106,7 @@ def document(opportunity_id: int, document_id: int):
 
 
 @bp.get("/opportunities.atom")
+@public_page
 def feed():
     now = utcnow()
     opportunities = db.session.execute(finder.feed_statement(now)).scalars().all()

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from marketplace.authz import gate, require, require_hidden
 from marketplace.errors import DomainError
 from marketplace.forms import add_error
+from marketplace.pagecache import public_page
 from marketplace.pagination import paginate, pagination_params
 from marketplace.right_to_bid import bp, permissions, rules, services
 from marketplace.right_to_bid.forms import DecisionForm, ProposalForm, ServiceForm
@@ -36,12 +37,14 @@ def _list_page(template: str, statement, **context):
 # The catalogue ------------------------------------------------------------------------------------------
 
 @bp.get("")
+@public_page
 def catalogue():
     return _list_page("right_to_bid/catalogue.html", services.catalogue_query(),
                       can_manage=permissions.can_manage_catalogue(current_user))
 
 
 @bp.get("/services/<int:service_id>")
+@public_page
 def service(service_id: int):
     entry = get_service_or_404(service_id)
     status = entry.window_on(services.today())

@@ -15,6 +15,7 @@ from flask_login import current_user
 from marketplace.accounts import permissions as account_perms
 from marketplace.authz import require_hidden
 from marketplace.extensions import limiter
+from marketplace.pagecache import public_page
 from marketplace.reports.pdf import render_pdf
 from marketplace.timeutil import london, utcnow
 from marketplace.transparency import bp, dashboard, kpis
@@ -39,6 +40,7 @@ def _back_to_the_dashboard():
 
 
 @bp.get("/spending", endpoint="dashboard")
+@public_page
 def dashboard_page():
     form = _form()
     return render_template("transparency/dashboard.html", form=form, figures=_figures(form.filters()),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Response, current_app, redirect, render_template, request, stream_with_context, url_for
 
 from marketplace.authz import require_hidden
+from marketplace.pagecache import public_page
 from marketplace.pagination import pagination_params
 from marketplace.settings import services as settings
 from marketplace.transparency import bp, register
@@ -33,6 +34,7 @@ def csv_response(lines, filename: str) -> Response:
 
 
 @bp.get("/contracts")
+@public_page
 def contracts():
     form = register_filter_form(request.args)
     query, threshold = form.query(), _threshold()
@@ -53,6 +55,7 @@ def contracts_csv():
 
 
 @bp.get("/contracts/<int:contract_id>")
+@public_page
 def contract(contract_id: int):
     row = register.contract_row(contract_id, _threshold())
     require_hidden(row is not None)

@@ -1,0 +1,101 @@
+"""Public pages served from a cache to visitors who are not signed in.
+
+On a deadline day most requests are anonymous visits to the same few public pages: the opportunity list and its
+searches, opportunity pages, the contracts register, the spend dashboard. Those pages are the same for every visitor
+who is not signed in, so each process keeps the pages it has rendered (a bounded in-memory cache) and serves them
+again while nothing public has changed.
+
+What keeps a cached page right:
+- **The public version.** `public_version` holds one number. A database trigger on every table that public pages
+  read adds one to it in the same transaction as the change (migration 0009; a migration that adds such a table adds its trigger the same way), whoever writes: a request in any
+  process, a job, the command line, or a database console. A page is cached under the version it was rendered at,
+  so the first request after a commit renders afresh. The tables no public page reads (users and sign-in
+  bookkeeping, the audit log, saved searches, and bids: sealed until the deadline, and unchangeable by bidders
+  after it) have no trigger, so bid autosaves and sign-ins do not empty the cache. `tests` check that every other
+  table has the trigger.
+- **The minute.** Pages say "closes in 3 days, 4 hours" and change state at the deadline; keys include the current
+  minute (deadlines are set to the minute), and nothing is kept longer than PAGE_CACHE_SECONDS.
+- **Only what is the same for everyone.** Signed-in users, requests with a message waiting for them, and responses
+  that set a cookie, made a CSRF token or changed the session are neither served from nor stored in the cache.
+
+PAGE_CACHE_SECONDS=0 turns it off. Each process has its own cache (PAGE_CACHE_ENTRIES pages at most); the version
+lives in the database, so processes never disagree about what is current.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+import sqlalchemy as sa
+from cachelib import SimpleCache
+from flask import Flask, Response, current_app, g, request, session
+from flask_login import current_user
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.extensions import db
+from marketplace.timeutil import utcnow
+
+EXTENSION = "marketplace.page_cache"
+VERSION_TABLE = "public_version"
+# Tables no public page reads: writing them leaves cached pages current (no trigger; see the module's docstring).
+UNSEEN_BY_THE_PUBLIC = frozenset({
+    VERSION_TABLE, "alembic_version", "audit_events", "users", "staff_roles", "sign_in_throttles",
+    "organisation_invitations", "saved_searches", "watches", "bids", "bid_answers", "price_lines",
+    "social_value_commitments", "consortium_members", "bid_documents", "bid_submissions", "report_renders",
+})
+_VERSION = sa.text(f"SELECT version FROM {VERSION_TABLE}")
+
+
+class PublicVersion(db.Model):
+    """One row: the number the triggers add one to whenever something a public page shows changes."""
+
+    __tablename__ = VERSION_TABLE
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+
+
+def init_app(app: Flask) -> None:
+    seconds = int(app.config.get("PAGE_CACHE_SECONDS", 0))
+    if seconds > 0:
+        app.extensions[EXTENSION] = SimpleCache(threshold=int(app.config.get("PAGE_CACHE_ENTRIES", 500)),
+                                                default_timeout=seconds)
+
+
+def public_page(view: Callable) -> Callable:
+    """Serve this view's page from the cache to visitors who are not signed in (see the module's docstring)."""
+
+    @wraps(view)
+    def cached_view(*args, **kwargs):
+        store = current_app.extensions.get(EXTENSION)
+        key = _key() if store is not None and _same_for_everyone() else None
+        if key is None:
+            return view(*args, **kwargs)
+        hit = store.get(key)
+        if hit is not None:
+            body, mimetype = hit
+            return current_app.response_class(body, mimetype=mimetype)
+        response = current_app.make_response(view(*args, **kwargs))
+        if _storable(response):
+            store.set(key, (response.get_data(), response.mimetype))
+        return response
+
+    return cached_view
+
+
+def _same_for_everyone() -> bool:
+    return (request.method in ("GET", "HEAD") and not current_user.is_authenticated
+            and not session.get("_flashes"))
+
+
+def _key() -> str | None:
+    """The page's address, the public version and the minute; None when the version cannot be read."""
+    version = db.session.execute(_VERSION).scalar()
+    if version is None:
+        return None
+    return f"{request.full_path}|{version}|{utcnow():%Y%m%d%H%M}"
+
+
+def _storable(response: Response) -> bool:
+    return (response.status_code == 200 and "Set-Cookie" not in response.headers and "csrf_token" not in g
+            and not session.modified)
