@@ -3,6 +3,7 @@ large data set, each beside a constant page of the same application (the ceiling
 
     python benchmarks/bench_pages.py [--clients 1,10,50] [--seconds 5] [--workers 4] [--threads 4]
                                      [--database bench_pages] [--scale 1] [--fresh] [--pages list,search,...]
+                                     [--no-page-cache]
                                      [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 What it does:
@@ -23,6 +24,11 @@ The pages: the public opportunity list (/opportunities), a search (keywords, cat
 an opportunity page (a different published opportunity each time), a provider's dashboard (/bids, signed in) and
 bid autosave (a POST of one answer page of a draft bid, with its CSRF token and version). Only the standard
 library and the portal's own requirements are used. The exit status is 1 when any request failed.
+
+The clients of the public pages are not signed in, so by default they are served from the public page cache
+(marketplace/pagecache.py) once rendered: the list and searches almost always, the opportunity pages (500 of them,
+spread over the workers' separate caches) mostly not within a short run. `--no-page-cache` measures every page
+rendered afresh.
 """
 
 from __future__ import annotations
@@ -331,7 +337,8 @@ def benchmark(all_pages: list[Page], levels: list[int], seconds: float) -> dict[
 
 def report(args, loaded: str, all_pages: list[Page], results: dict[tuple[str, int], Result]) -> bool:
     print(f"Pages against gunicorn ({args.workers} workers x {args.threads} threads) on PostgreSQL with {loaded}; "
-          f"{args.seconds:g} s per measurement (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
+          f"{args.seconds:g} s per measurement (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs); "
+          f"public page cache {'off' if args.no_page_cache else 'on'}")
     print(f"{'page':34} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'of ceiling':>11} {'failed':>7}")
     for page in all_pages:
         for clients in args.levels:
@@ -364,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_POSTGRES_URL",
                                                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
                         help="a PostgreSQL database to connect to while creating the benchmark's")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="render every public page afresh (PAGE_CACHE_SECONDS=0), to measure the rendering itself")
     args = parser.parse_args(argv)
     args.levels = sorted({int(n) for n in args.clients.split(",") if n.strip()})
     if not args.levels or min(args.levels) < 1:
@@ -375,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     instance = ROOT / "instance" / f"bench-{args.database}"
     instance.mkdir(parents=True, exist_ok=True)
     os.environ["MARKETPLACE_INSTANCE_PATH"] = str(instance)
+    if args.no_page_cache:
+        os.environ["PAGE_CACHE_SECONDS"] = "0"
     database_url = ensure_database(args.admin_url, args.database, args.fresh)
     app = make_app(database_url)
     loaded = prepare(app, args.scale)
