@@ -260,6 +260,10 @@ POLICY: dict[str, tuple[Policy, ...]] = {
     # for its own organisation.
     "reports.award_report_page": (case(COMMISSIONER, OFFICER, ADMIN, scene="awarded", hidden=True),),
     "reports.award_report_pdf": (case(COMMISSIONER, OFFICER, ADMIN, scene="awarded", hidden=True),),
+    "reports.award_report_pdf_status": (case(COMMISSIONER, OFFICER, ADMIN, scene="awarded", hidden=True),),
+    "reports.prepare_award_report_pdf": (case(COMMISSIONER, OFFICER, ADMIN, scene="awarded", hidden=True),),
+    "reports.award_report_pdf_status_json": (case(COMMISSIONER, OFFICER, ADMIN, scene="awarded", hidden=True),),
+    "reports.download_award_report_pdf": (case(COMMISSIONER, OFFICER, ADMIN, scene="awarded", hidden=True),),
     "reports.staff_letter": (case(COMMISSIONER, OFFICER, ADMIN, scene="awarded", hidden=True),),
     "reports.own_letter": (organisation_a(scene="awarded", hidden=True),),
 

@@ -119,13 +119,14 @@ def place_bids(opportunity) -> tuple[list, list]:
 
 def sealed_scenes(opportunity, bid) -> dict[str, dict]:
     """The sealed opportunity's own ids and its first bid's, for every route that takes them (a question, a
-    challenge and a declaration of another opportunity's: no page may show them under this one)."""
+    challenge, a declaration and an award-report PDF of another opportunity's: no page may show them under this
+    one)."""
     db.session.refresh(bid)
     model = opportunity.models[0]
     base = {"opportunity_id": opportunity.id, "reference": opportunity.reference, "model_id": model.id,
             "criterion_id": model.criteria[1].id, "lot_id": opportunity.lots[0].id, "bid_id": bid.id, "number": 1,
             "member_id": bid.members[0].id, "line_id": bid.price_lines[0].id, "commitment_id": bid.commitments[0].id,
-            "section": "price", "question_id": 1, "challenge_id": 1, "declaration_id": 1}
+            "section": "price", "question_id": 1, "challenge_id": 1, "declaration_id": 1, "render_id": 1}
     return {"sealed": {**base, "document_id": add_document(opportunity).id},
             "sealed_bid_document": {**base, "document_id": bid.documents[0].id}}
 

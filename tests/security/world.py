@@ -13,8 +13,8 @@ Objects, by scene (the objects a route's URL arguments name, `World.arguments`):
                  a social value commitment
     panel        an opportunity in evaluation, its bids released to a panel: the panel member is an evaluator,
                  the procurement officer the moderator
-    awarded      an awarded opportunity (organisation A bid and lost), with a challenge and an abnormally low
-                 price that was explained
+    awarded      an awarded opportunity (organisation A bid and lost), with a challenge, an abnormally low
+                 price that was explained, and a stored PDF of its award report
     organisation organisation A: a colleague's membership, an open invitation
     ...          and a right-to-bid service and organisation A's proposal, a saved search, a staff account, a
                  contract, the spending charts and the signed links sent by email (made fresh for each request,
@@ -44,6 +44,7 @@ from marketplace.extensions import db
 from marketplace.opportunities import alerts
 from marketplace.opportunities.models import OpportunityDocument
 from marketplace.opportunities.search import SearchCriteria
+from marketplace.reports.models import READY, ReportRender
 from marketplace.organisations import services as organisation_services
 from marketplace.timeutil import utcnow
 from tests.builders import PDF, make_bid, make_opportunity
@@ -154,14 +155,27 @@ def _panel(author, member, moderator) -> dict:
             "member_id": panel.member(panel.evaluators[0]).id, "declaration_id": declaration.id}
 
 
+def _stored_render(state) -> ReportRender:
+    """A ready PDF of the award report, as the job worker stores one (a stand-in file)."""
+    stored = documents.store("award-report.pdf", PDF)
+    render = ReportRender(opportunity_id=state.opportunity.id, requested_by_id=state.officer.id, status=READY,
+                          finished_at=utcnow(), fingerprint="0" * 64, storage_key=stored.storage_key,
+                          filename=stored.filename, size=stored.size, sha256=stored.sha256)
+    db.session.add(render)
+    db.session.commit()
+    return render
+
+
 def _awarded(author):
-    """The report builders' awarded tender; its fourth bid's abnormally low price was explained."""
+    """The report builders' awarded tender; its fourth bid's abnormally low price was explained; a stored PDF of
+    its award report."""
     state = evaluated(author)
     challenge = Challenge(award_id=state.award.id, organisation_id=state.bids[1].organisation_id,
                           received_at=utcnow() - timedelta(days=3), summary="The scoring of quality was unfair.")
     db.session.add(challenge)
     db.session.commit()
-    return state, {"opportunity_id": state.opportunity.id, "bid_id": state.bids[3].id, "challenge_id": challenge.id}
+    return state, {"opportunity_id": state.opportunity.id, "bid_id": state.bids[3].id, "challenge_id": challenge.id,
+                   "render_id": _stored_render(state).id}
 
 
 def _organisation(owner) -> dict:
