@@ -3,7 +3,7 @@ large data set, each beside a constant page of the same application (the ceiling
 
     python benchmarks/bench_pages.py [--clients 1,10,50] [--seconds 5] [--workers 4] [--threads 4]
                                      [--database bench_pages] [--scale 1] [--fresh] [--pages list,search,...]
-                                     [--no-page-cache]
+                                     [--no-page-cache] [--redis-url redis://127.0.0.1:6379/14 | none]
                                      [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 What it does:
@@ -26,8 +26,8 @@ bid autosave (a POST of one answer page of a draft bid, with its CSRF token and 
 library and the portal's own requirements are used. The exit status is 1 when any request failed.
 
 The clients of the public pages are not signed in, so by default they are served from the public page cache
-(marketplace/pagecache.py) once rendered: the list and searches almost always, the opportunity pages (500 of them,
-spread over the workers' separate caches) mostly not within a short run. `--no-page-cache` measures every page
+(marketplace/pagecache.py) once rendered. gunicorn runs with Redis, as in production, so the workers share that
+cache (and the rate limits); `--redis-url none` gives each worker its own. `--no-page-cache` measures every page
 rendered afresh.
 """
 
@@ -338,7 +338,8 @@ def benchmark(all_pages: list[Page], levels: list[int], seconds: float) -> dict[
 def report(args, loaded: str, all_pages: list[Page], results: dict[tuple[str, int], Result]) -> bool:
     print(f"Pages against gunicorn ({args.workers} workers x {args.threads} threads) on PostgreSQL with {loaded}; "
           f"{args.seconds:g} s per measurement (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs); "
-          f"public page cache {'off' if args.no_page_cache else 'on'}")
+          f"public page cache {'off' if args.no_page_cache else 'on'}; "
+          f"{'no Redis' if args.redis_url == 'none' else 'Redis at ' + args.redis_url}")
     print(f"{'page':34} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'of ceiling':>11} {'failed':>7}")
     for page in all_pages:
         for clients in args.levels:
@@ -371,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_POSTGRES_URL",
                                                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
                         help="a PostgreSQL database to connect to while creating the benchmark's")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+                        help="Redis for gunicorn, as in production (rate limits, the shared page cache); emptied "
+                             "first; 'none' to run without (default redis://127.0.0.1:6379/14)")
     parser.add_argument("--no-page-cache", action="store_true",
                         help="render every public page afresh (PAGE_CACHE_SECONDS=0), to measure the rendering itself")
     args = parser.parse_args(argv)
@@ -386,6 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["MARKETPLACE_INSTANCE_PATH"] = str(instance)
     if args.no_page_cache:
         os.environ["PAGE_CACHE_SECONDS"] = "0"
+    if args.redis_url != "none":
+        from redis import Redis
+
+        Redis.from_url(args.redis_url).flushdb()
+        os.environ["REDIS_URL"] = args.redis_url
     database_url = ensure_database(args.admin_url, args.database, args.fresh)
     app = make_app(database_url)
     loaded = prepare(app, args.scale)

@@ -18,17 +18,20 @@ What keeps a cached page right:
 - **Only what is the same for everyone.** Signed-in users, requests with a message waiting for them, and responses
   that set a cookie, made a CSRF token or changed the session are neither served from nor stored in the cache.
 
-PAGE_CACHE_SECONDS=0 turns it off. Each process has its own cache (PAGE_CACHE_ENTRIES pages at most); the version
-lives in the database, so processes never disagree about what is current.
+PAGE_CACHE_SECONDS=0 turns it off. With REDIS_URL set the pages are kept in Redis, shared by every process (each
+expires after PAGE_CACHE_SECONDS); without it each process keeps its own (PAGE_CACHE_ENTRIES pages at most). The
+version lives in the database either way, so processes never disagree about what is current. A cache that cannot
+be reached costs a render, never an error.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 from typing import Callable
 
 import sqlalchemy as sa
-from cachelib import SimpleCache
+from cachelib import RedisCache, SimpleCache
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, mapped_column
@@ -36,6 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.extensions import db
 from marketplace.timeutil import utcnow
 
+log = logging.getLogger(__name__)
 EXTENSION = "marketplace.page_cache"
 VERSION_TABLE = "public_version"
 # Tables no public page reads: writing them leaves cached pages current (no trigger; see the module's docstring).
@@ -44,7 +48,7 @@ UNSEEN_BY_THE_PUBLIC = frozenset({
     "organisation_invitations", "saved_searches", "watches", "bids", "bid_answers", "price_lines",
     "social_value_commitments", "consortium_members", "bid_documents", "bid_submissions", "report_renders",
 })
-_VERSION = sa.text(f"SELECT version FROM {VERSION_TABLE}")
+_VERSION = sa.text("SELECT version FROM public_version")
 
 
 class PublicVersion(db.Model):
@@ -57,7 +61,14 @@ class PublicVersion(db.Model):
 
 def init_app(app: Flask) -> None:
     seconds = int(app.config.get("PAGE_CACHE_SECONDS", 0))
-    if seconds > 0:
+    if seconds <= 0:
+        return
+    if app.config.get("REDIS_URL"):
+        from redis import Redis
+
+        app.extensions[EXTENSION] = RedisCache(Redis.from_url(app.config["REDIS_URL"]), default_timeout=seconds,
+                                               key_prefix="page:")
+    else:
         app.extensions[EXTENSION] = SimpleCache(threshold=int(app.config.get("PAGE_CACHE_ENTRIES", 500)),
                                                 default_timeout=seconds)
 
@@ -71,16 +82,25 @@ def public_page(view: Callable) -> Callable:
         key = _key() if store is not None and _same_for_everyone() else None
         if key is None:
             return view(*args, **kwargs)
-        hit = store.get(key)
+        hit = _quietly(store.get, key)
         if hit is not None:
             body, mimetype = hit
             return current_app.response_class(body, mimetype=mimetype)
         response = current_app.make_response(view(*args, **kwargs))
         if _storable(response):
-            store.set(key, (response.get_data(), response.mimetype))
+            _quietly(store.set, key, (response.get_data(), response.mimetype))
         return response
 
     return cached_view
+
+
+def _quietly(operation: Callable, *args):
+    """A cache that cannot be reached (Redis restarting) costs a render, never an error page."""
+    try:
+        return operation(*args)
+    except Exception:  # noqa: BLE001  (any failure of the cache's backend)
+        log.warning("The page cache could not be used; the page is rendered.", exc_info=True)
+        return None
 
 
 def _same_for_everyone() -> bool:

@@ -20,6 +20,7 @@ import json
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -409,14 +410,23 @@ def dashboard_count(organisation_id: int) -> sa.Select:
     return sa.select(sa.func.count()).select_from(Bid).where(Bid.organisation_id == organisation_id)
 
 
-def dashboard_statement(organisation_id: int, now: datetime) -> sa.Select:
-    """The organisation's bids in dashboard order: by group (the same table `group_of` reads), then deadline."""
+@cache
+def _dashboard_order() -> sa.Select:
+    """The dashboard's statement, built once (building its CASE costs more than running it), with the organisation
+    and the time as parameters."""
+    now = sa.bindparam("now", type_=Opportunity.submission_deadline.type)
     rank = sa.case(*((sa.and_(Bid.status.in_(sorted(g.statuses)), _phase_condition(g.phase, now)), position)
                      for position, g in enumerate(DASHBOARD_GROUPS)),
                    else_=DASHBOARD_GROUPS.index(FALLBACK_GROUP))
     return (sa.select(Bid).join(Opportunity, Opportunity.id == Bid.opportunity_id)
-            .where(Bid.organisation_id == organisation_id).options(load_only(Bid.id, Bid.opportunity_id, Bid.status))
+            .where(Bid.organisation_id == sa.bindparam("organisation_id"))
+            .options(load_only(Bid.id, Bid.opportunity_id, Bid.status))
             .order_by(rank, Opportunity.submission_deadline, Bid.id))
+
+
+def dashboard_statement(organisation_id: int, now: datetime) -> sa.Select:
+    """The organisation's bids in dashboard order: by group (the same table `group_of` reads), then deadline."""
+    return _dashboard_order().params(organisation_id=organisation_id, now=now)
 
 
 @dataclass(frozen=True)

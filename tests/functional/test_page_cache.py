@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from marketplace import pagecache
+from marketplace import create_app, pagecache
 from marketplace.extensions import db
 from marketplace.timeutil import utcnow
 from tests.builders import make_bid, make_opportunity
@@ -151,3 +151,21 @@ def test_every_table_a_public_page_may_read_has_the_public_version_trigger(app):
     tables = set(inspector.get_table_names())
     assert tables - pagecache.UNSEEN_BY_THE_PUBLIC - triggered == set()
     assert triggered & pagecache.UNSEEN_BY_THE_PUBLIC == set()
+
+
+@pytest.mark.parametrize("app_overrides", [{"REDIS_URL": "redis://127.0.0.1:6379/9"}])
+def test_with_redis_every_process_shares_the_cached_pages(app, client, opportunity):
+    from redis import Redis
+
+    Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    statements_for(client, "/opportunities")
+    another_process = create_app("test", {**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL")}})
+    with another_process.app_context():
+        assert len(statements_for(another_process.test_client(), "/opportunities")) == 1
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("app_overrides", [{"REDIS_URL": "redis://127.0.0.1:1/0"}])
+def test_a_cache_that_cannot_be_reached_costs_a_render_not_an_error(client, opportunity):
+    assert "Befriending for older people" in client.get("/opportunities").get_data(as_text=True)
