@@ -18,6 +18,9 @@ from werkzeug.routing import IntegerConverter
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 LAST_SEEN = "_last_seen"
+# The last-seen time is rewritten at most once a minute: the timeout is counted in minutes, and a session that is not
+# changed is not signed and sent back as a new cookie on every response.
+LAST_SEEN_STEP = 60
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
@@ -72,7 +75,8 @@ def _idle_timeout(app: Flask):
             session.pop(LAST_SEEN, None)
             flash("You were signed out because you had not used the service for a while. Sign in again.", "info")
             return
-        session[LAST_SEEN] = now
+        if last_seen is None or now - int(last_seen) >= LAST_SEEN_STEP:
+            session[LAST_SEEN] = now
     return check
 
 

@@ -199,6 +199,7 @@ def demo_database(database, smtp_server, tmp_path_factory) -> DemoDatabase:
     of it (seeding takes seconds, copying a fraction of one)."""
     kind, location = database
     if kind == "postgresql":
+        _empty_all(location)  # the last test's rows are still there
         _emptying_engine(location).dispose()  # a template database must have no connections
         url = _recreate_from(location, sa.make_url(location).database + "_demo", sa.make_url(location).database)
     else:

@@ -98,6 +98,18 @@ def test_a_session_in_use_stays_signed_in(client, as_user):
     assert client.get("/account").status_code == 200
 
 
+@pytest.mark.parametrize("app_overrides", [{"SESSION_IDLE_MINUTES": 30}])
+def test_the_last_seen_time_moves_on_at_most_once_a_minute_so_most_pages_send_no_new_cookie(client, as_user):
+    as_user(provider())
+    client.get("/account")
+    assert "Set-Cookie" not in client.get("/account").headers
+    with client.session_transaction() as session:
+        session[web.LAST_SEEN] = int(time.time()) - 61
+    assert "Set-Cookie" in client.get("/account").headers
+    with client.session_transaction() as session:
+        assert int(time.time()) - session[web.LAST_SEEN] < 5
+
+
 @pytest.mark.parametrize("app_overrides", [{"PROXY_HOPS": 1}])
 def test_behind_one_proxy_the_forwarded_scheme_counts_as_tls(client):
     response = client.get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
