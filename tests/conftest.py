@@ -116,6 +116,10 @@ def _fast_sqlite(dbapi_connection, connection_record) -> None:
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
+# Test databases are thrown away: a commit need not wait for the disk (as SQLite's `synchronous=OFF` above).
+FAST_COMMITS = 'ALTER DATABASE "{name}" SET synchronous_commit = off'
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
@@ -132,6 +136,7 @@ def _postgres_url() -> str | None:
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        connection.execute(sa.text(FAST_COMMITS.format(name=name)))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
 
@@ -182,6 +187,7 @@ def _recreate_from(url: str, name: str, template: str) -> str:
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        connection.execute(sa.text(FAST_COMMITS.format(name=name)))
     admin.dispose()
     return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
 
