@@ -54,8 +54,6 @@ class Bid(db.Model):
                                                           order_by="BidDocument.id")
     submissions: Mapped[list["BidSubmission"]] = relationship(back_populates="bid", cascade="all, delete-orphan",
                                                               order_by="BidSubmission.number")
-    # Read-only, and only where a query loads it with the bid (the dashboard joins it for its order anyway).
-    opportunity: Mapped["Opportunity"] = relationship(viewonly=True, lazy="raise")
 
     __table_args__ = (sa.UniqueConstraint("opportunity_id", "organisation_id", name="uq_bids_opportunity_org"),)
     __mapper_args__ = {"version_id_col": version}

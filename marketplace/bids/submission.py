@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, url_for
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, defer, load_only, selectinload
+from sqlalchemy.orm import defer, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace import audit
@@ -418,12 +418,11 @@ def _dashboard_order() -> sa.Select:
     rank = sa.case(*((sa.and_(Bid.status.in_(sorted(g.statuses)), _phase_condition(g.phase, now)), position)
                      for position, g in enumerate(DASHBOARD_GROUPS)),
                    else_=DASHBOARD_GROUPS.index(FALLBACK_GROUP))
-    return (sa.select(Bid).join(Bid.opportunity)
+    # Only the columns the order needs: with the opportunities' texts PostgreSQL would read every opportunity
+    # rather than look each bid's up in `ix_opportunities_id_state` (6 ms against 2 ms for 400 bids).
+    return (sa.select(Bid).join(Opportunity, Opportunity.id == Bid.opportunity_id)
             .where(Bid.organisation_id == sa.bindparam("organisation_id"))
-            .options(load_only(Bid.id, Bid.opportunity_id, Bid.status),
-                     contains_eager(Bid.opportunity).load_only(
-                         Opportunity.id, Opportunity.title, Opportunity.reference, Opportunity.status,
-                         Opportunity.submission_deadline))
+            .options(load_only(Bid.id, Bid.opportunity_id, Bid.status))
             .order_by(rank, Opportunity.submission_deadline, Bid.id))
 
 
@@ -442,16 +441,19 @@ class DashboardRow:
 
 
 def dashboard_rows(bids: list[Bid], now: datetime) -> list[DashboardRow]:
-    """The page's bids (loaded with their opportunities by `dashboard_statement`) with their latest versions: one
-    query, whatever the page size. Only what the dashboard shows is read: not the opportunities' texts, nor the
-    versions' sealed content."""
+    """The page's bids with their opportunities and latest versions: two queries, whatever the page size. Only
+    what the dashboard shows is read: not the opportunities' texts, nor the versions' sealed content."""
     ids = [bid.id for bid in bids]
+    opportunities = {o.id: o for o in db.session.execute(
+        sa.select(Opportunity).where(Opportunity.id.in_([b.opportunity_id for b in bids]))
+        .options(load_only(Opportunity.id, Opportunity.title, Opportunity.reference, Opportunity.status,
+                           Opportunity.submission_deadline))).scalars()}
     latest = {s.bid_id: s for s in db.session.execute(
         sa.select(BidSubmission).where(BidSubmission.bid_id.in_(ids)).options(defer(BidSubmission.content))
         .order_by(BidSubmission.bid_id, BidSubmission.number)).scalars()}
     rows = []
     for bid in bids:
-        opportunity, version = bid.opportunity, latest.get(bid.id)
+        opportunity, version = opportunities[bid.opportunity_id], latest.get(bid.id)
         rows.append(DashboardRow(bid, opportunity, group_of(bid.status, phase_of(opportunity, now)), version,
                                  version if version is not None and version.withdrawn_at is None else None))
     return rows
