@@ -65,8 +65,13 @@ def _to_status_page(opportunity: Opportunity):
     return redirect(url_for(".award_report_pdf_status", opportunity_id=opportunity.id))
 
 
-def _to_direct_pdf(opportunity: Opportunity):
-    return redirect(url_for(".award_report_pdf", opportunity_id=opportunity.id))
+def _made_in_background(opportunity_id: int) -> Opportunity:
+    """The opportunity, when its award report's PDF is made by the job worker; otherwise the request ends with a
+    redirect to the direct download."""
+    opportunity = get_reportable_or_404(opportunity_id)
+    if not renders.in_background(opportunity.id):
+        abort(redirect(url_for(".award_report_pdf", opportunity_id=opportunity.id)))
+    return opportunity
 
 
 def _not_ready(opportunity: Opportunity, refused: award_report.NotReportable):
@@ -101,9 +106,7 @@ def award_report_pdf(opportunity_id: int):
 @bp.get(f"{PREFIX}/pdf")
 @login_required
 def award_report_pdf_status(opportunity_id: int):
-    opportunity = get_reportable_or_404(opportunity_id)
-    if not renders.in_background(opportunity.id):
-        return _to_direct_pdf(opportunity)
+    opportunity = _made_in_background(opportunity_id)
     try:
         shown = renders.current(opportunity, utcnow())
     except award_report.NotReportable as refused:
@@ -115,9 +118,7 @@ def award_report_pdf_status(opportunity_id: int):
 @bp.post(f"{PREFIX}/pdf")
 @login_required
 def prepare_award_report_pdf(opportunity_id: int):
-    opportunity = get_reportable_or_404(opportunity_id)
-    if not renders.in_background(opportunity.id):
-        return _to_direct_pdf(opportunity)
+    opportunity = _made_in_background(opportunity_id)
     try:
         renders.ask(current_user, opportunity, utcnow())
     except award_report.NotReportable as refused:

@@ -3,7 +3,6 @@ shown stays current, and nothing personal is ever stored or served."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -15,27 +14,14 @@ from marketplace.timeutil import utcnow
 from tests.builders import make_bid, make_opportunity
 from tests.conftest import sign_in_as
 from tests.factories import OrganisationFactory, StaffFactory, provider
+from tests.sql import statements_sent
 
 PUBLIC_PAGES = ("/opportunities", "/opportunities?q=befriending&status=any", "/contracts", "/spending",
                 "/right-to-bid", "/opportunities.atom")
 
 
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-
-
 def statements_for(client, url: str) -> list[str]:
-    with counted() as statements:
+    with statements_sent() as statements:
         assert client.get(url).status_code == 200
     return statements
 

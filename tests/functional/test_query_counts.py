@@ -5,12 +5,10 @@ and the counts must be equal. A lazy load per row (an N+1) makes the second coun
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
 
 from marketplace.bids import submission
 from marketplace.bids.models import ConsortiumMember, PriceLine, SocialValueCommitment
@@ -20,25 +18,11 @@ from marketplace.opportunities.models import Amendment, Lot, OpportunityDocument
 from marketplace.timeutil import utcnow
 from tests.builders import make_bid, make_opportunity
 from tests.factories import OrganisationFactory, StaffFactory, provider
+from tests.sql import statements_sent as counted
 from tests.staff_fixtures import author, lead, request_context  # noqa: F401
 
 N = 4
 VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
-
-
-@contextmanager
-def counted():
-    """The SQL statements sent while the block runs."""
-    statements: list[str] = []
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def queries(client, path: str, data: dict | None = None, expected: int = 200) -> int:

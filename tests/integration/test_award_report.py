@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from contextlib import contextmanager
 from types import SimpleNamespace
 from datetime import timedelta
 from decimal import Decimal
@@ -27,6 +26,7 @@ from tests.builders import closed_with_bids, make_bid
 from tests.factories import OrganisationFactory
 from tests.report_builders import EXCLUSION_REASON, evaluated, set_aside
 from tests.staff_fixtures import author, request_context  # noqa: F401
+from tests.sql import statements_sent as counted
 
 
 def build(opportunity):
@@ -35,20 +35,6 @@ def build(opportunity):
 
 def by_bid(ranking: dict) -> dict:
     return {entry["id"]: entry for entry in ranking["bids"]}
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 # The figures are the engine's ----------------------------------------------------------------------------

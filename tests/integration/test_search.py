@@ -4,12 +4,10 @@ county-wide work, pagination, and a query count that does not grow with the numb
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from marketplace.extensions import db
@@ -17,6 +15,7 @@ from marketplace.opportunities.models import Criterion, EvaluationModel, Lot, Op
 from marketplace.opportunities.search import SearchCriteria, search_statement
 from marketplace.settings.models import Setting
 from marketplace.timeutil import utcnow
+from tests.sql import statements_sent
 
 _numbers = itertools.count(1)
 
@@ -78,21 +77,6 @@ def add_lot(opportunity: Opportunity, number: int, title: str, value: str = "200
 def set_threshold(value: str) -> None:
     db.session.add(Setting(key="procurement_threshold", value=value, updated_at=utcnow()))
     db.session.commit()
-
-
-@contextmanager
-def count_queries():
-    """Count the SQL statements run inside the block."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
 
 
 def found(threshold: str = "214904", **args) -> list[str]:
@@ -296,7 +280,7 @@ def test_results_come_twenty_a_page(app):
 
 def test_the_list_page_runs_the_same_number_of_queries_for_3_or_30_opportunities(client):
     def queries() -> int:
-        with count_queries() as statements:
+        with statements_sent() as statements:
             assert client.get("/opportunities?locality=dover&sort=newest").status_code == 200
         return len(statements)
 
