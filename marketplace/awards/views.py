@@ -30,11 +30,10 @@ PREFIX = "/commissioning/<int:opportunity_id>/award"
 # Lookups and outcomes -----------------------------------------------------------------------------------
 
 def opportunity_or_404(opportunity_id: int, officers_only: bool = True) -> Opportunity:
-    """Hidden opportunities answer 404; the pages are for procurement officers (and, to read and decide,
-    administrators): anyone else gets 403."""
+    """Opportunities never published answer 404 to everyone (nothing is awarded before publication); the pages
+    are for procurement officers (and, to read and decide, administrators): anyone else gets 403."""
     opportunity = db.session.get(Opportunity, opportunity_id)
-    require_hidden(opportunity is not None and (opportunity_permissions.can_view(current_user, opportunity, utcnow())
-                                                or permissions.can_see_awards(current_user)))
+    require_hidden(opportunity is not None and opportunity_permissions.is_public(opportunity, utcnow()))
     require(permissions.can_run_awards(current_user) if officers_only else permissions.can_see_awards(current_user))
     return opportunity
 

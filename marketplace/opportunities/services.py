@@ -445,6 +445,15 @@ def add_document(user: Any, opportunity: Opportunity, kind: str, title: str, fil
                  version: int | None) -> OpportunityDocument:
     _require_editable(user, opportunity, version)
     stored = documents.store(filename, data)
+    try:
+        return _keep_document(user, opportunity, kind, title, stored)
+    except Exception:  # refused or failed after the file was stored: the file goes too
+        documents.path_for(stored.storage_key).unlink(missing_ok=True)
+        raise
+
+
+def _keep_document(user: Any, opportunity: Opportunity, kind: str, title: str,
+                   stored: documents.StoredFile) -> OpportunityDocument:
     document = OpportunityDocument(kind=kind, title=title or stored.filename.rsplit(".", 1)[0],
                                    filename=stored.filename, content_type=stored.content_type, size=stored.size,
                                    sha256=stored.sha256, storage_key=stored.storage_key, uploaded_by_id=user.id)

@@ -89,6 +89,17 @@ def test_signed_out_people_are_asked_to_sign_in_and_unknown_opportunities_are_no
     assert client.get("/commissioning/999/award").status_code == 404
 
 
+@pytest.mark.parametrize("role", ["administrator", "procurement_officer"])
+def test_an_opportunity_never_published_has_no_award_pages_even_for_staff(client, as_user, evaluated, role):
+    opportunity, _ = evaluated
+    opportunity.status, opportunity.published_at = "draft", None
+    db.session.commit()
+    as_user(StaffFactory(roles=[role]))
+    for suffix in ("", "/decision"):
+        response = client.get(page(opportunity, suffix))
+        assert response.status_code == 404 and opportunity.reference not in text(response)
+
+
 # Recommending ------------------------------------------------------------------------------------------------
 
 def test_the_recommendation_page_shows_the_ranking_the_exclusions_and_the_robustness(client, as_user, evaluated,

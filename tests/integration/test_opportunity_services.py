@@ -706,3 +706,22 @@ def test_awaiting_approval_leaves_out_the_officers_own(author, lead, officer):
     assert [o.id for o in services.awaiting_approval_for(lead)] == [theirs.id]
     assert {o.id for o in services.awaiting_approval_for(officer)} == {mine.id, theirs.id}
     assert services.awaiting_approval_for(author) == []
+
+
+def test_a_document_whose_save_fails_leaves_no_file_behind_in_the_store(author, monkeypatch):
+    from marketplace import documents
+    from marketplace.opportunities.models import OpportunityDocument
+
+    opportunity = draft(author)
+    before = set(documents._root().iterdir()) if documents._root().exists() else set()
+
+    def someone_else_saved_first() -> None:
+        db.session.rollback()
+        raise services.StaleEdit()
+
+    monkeypatch.setattr(services, "_commit", someone_else_saved_first)
+    with pytest.raises(services.StaleEdit):
+        services.add_document(author, opportunity, "specification", "Specification", "spec.pdf", b"%PDF-1.4 spec",
+                              opportunity.version)
+    assert set(documents._root().iterdir()) == before
+    assert db.session.execute(sa.select(sa.func.count()).select_from(OpportunityDocument)).scalar_one() == 0
