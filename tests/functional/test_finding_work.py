@@ -20,7 +20,8 @@ from marketplace.extensions import db
 from marketplace.opportunities.models import Amendment, OpportunityDocument, SavedSearch, Watch
 from marketplace.timeutil import format_london, utcnow
 from tests.factories import OrganisationFactory, StaffFactory, provider
-from tests.integration.test_search import add_lot, add_model, count_queries, make_opportunity
+from tests.integration.test_search import add_lot, add_model, make_opportunity
+from tests.sql import statements_sent as count_queries
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SEARCH = "/opportunities"

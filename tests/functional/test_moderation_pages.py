@@ -25,7 +25,7 @@ from tests.evaluation_builders import (
     submit,
 )
 from tests.factories import OrganisationFactory, StaffFactory, provider
-from tests.integration.test_search import count_queries
+from tests.sql import statements_sent as count_queries
 from tests.staff_fixtures import request_context  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from marketplace.timeutil import london, utcnow
 from marketplace.transparency.dashboard import Quarter
 from tests.contract_builders import OUTSIDE_KENT, awarded_opportunity, commitment, make_contract, member
 from tests.factories import OrganisationFactory, StaffFactory, provider
-from tests.integration.test_search import count_queries
+from tests.sql import statements_sent as count_queries
 
 REGISTER = "/contracts"
 DASHBOARD = "/spending"
