@@ -18,15 +18,18 @@ What keeps a cached page right:
 - **Only what is the same for everyone.** Signed-in users, requests with a message waiting for them, and responses
   that set a cookie, made a CSRF token or changed the session are neither served from nor stored in the cache.
 
-PAGE_CACHE_SECONDS=0 turns it off. With REDIS_URL set the pages are kept in Redis, shared by every process (each
-expires after PAGE_CACHE_SECONDS); without it each process keeps its own (PAGE_CACHE_ENTRIES pages at most). The
-version lives in the database either way, so processes never disagree about what is current. A cache that cannot
-be reached costs a render, never an error.
+PAGE_CACHE_SECONDS=0 turns it off. With REDIS_URL set, pages at plain addresses (an opportunity, the first page of
+the list, the register) are kept in Redis, shared by every process; pages with a query string (searches, filters,
+page numbers: endless in number) are kept by each process, PAGE_CACHE_ENTRIES at most, as every page is without
+Redis. Bodies are stored compressed (a fifth of their size). The version lives in the database either way, so
+processes never disagree about what is current. A cache that cannot be reached costs a render, never an error.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
+from dataclasses import dataclass
 from functools import wraps
 from typing import Callable
 
@@ -59,18 +62,23 @@ class PublicVersion(db.Model):
     version: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
 
 
+@dataclass(frozen=True)
+class Stores:
+    local: SimpleCache  # this process's, bounded: pages with a query string (searches, filters, page numbers)
+    shared: SimpleCache | RedisCache  # Redis when configured: pages at plain addresses, as many as there are pages
+
+
 def init_app(app: Flask) -> None:
     seconds = int(app.config.get("PAGE_CACHE_SECONDS", 0))
     if seconds <= 0:
         return
+    local = SimpleCache(threshold=int(app.config.get("PAGE_CACHE_ENTRIES", 500)), default_timeout=seconds)
+    shared = local
     if app.config.get("REDIS_URL"):
         from redis import Redis
 
-        app.extensions[EXTENSION] = RedisCache(Redis.from_url(app.config["REDIS_URL"]), default_timeout=seconds,
-                                               key_prefix="page:")
-    else:
-        app.extensions[EXTENSION] = SimpleCache(threshold=int(app.config.get("PAGE_CACHE_ENTRIES", 500)),
-                                                default_timeout=seconds)
+        shared = RedisCache(Redis.from_url(app.config["REDIS_URL"]), default_timeout=seconds, key_prefix="page:")
+    app.extensions[EXTENSION] = Stores(local, shared)
 
 
 def public_page(view: Callable) -> Callable:
@@ -78,17 +86,20 @@ def public_page(view: Callable) -> Callable:
 
     @wraps(view)
     def cached_view(*args, **kwargs):
-        store = current_app.extensions.get(EXTENSION)
-        key = _key() if store is not None and _same_for_everyone() else None
+        stores = current_app.extensions.get(EXTENSION)
+        key = _key() if stores is not None and _same_for_everyone() else None
         if key is None:
             return view(*args, **kwargs)
+        # Only plain addresses go to Redis: there are no more of them than public pages, while query strings are
+        # endless and could fill the memory that rate limits and the job queue share.
+        store = stores.local if request.query_string else stores.shared
         hit = _quietly(store.get, key)
         if hit is not None:
             body, mimetype = hit
-            return current_app.response_class(body, mimetype=mimetype)
+            return current_app.response_class(zlib.decompress(body), mimetype=mimetype)
         response = current_app.make_response(view(*args, **kwargs))
         if _storable(response):
-            _quietly(store.set, key, (response.get_data(), response.mimetype))
+            _quietly(store.set, key, (zlib.compress(response.get_data(), 1), response.mimetype))
         return response
 
     return cached_view

@@ -152,6 +152,20 @@ def test_with_redis_every_process_shares_the_cached_pages(app, client, opportuni
         db.engine.dispose()
 
 
+@pytest.mark.parametrize("app_overrides", [{"REDIS_URL": "redis://127.0.0.1:6379/9"}])
+def test_with_redis_a_search_is_kept_by_its_own_process_so_endless_query_strings_cannot_fill_redis(app, client,
+                                                                                                  opportunity):
+    from redis import Redis
+
+    redis = Redis.from_url(app.config["REDIS_URL"])
+    redis.flushdb()
+    statements_for(client, "/opportunities?q=befriending&status=any")
+    assert len(statements_for(client, "/opportunities?q=befriending&status=any")) == 1
+    assert redis.keys("page:*") == []
+    statements_for(client, f"/opportunities/{opportunity.id}")
+    assert len(redis.keys("page:*")) == 1
+
+
 @pytest.mark.parametrize("app_overrides", [{"REDIS_URL": "redis://127.0.0.1:1/0"}])
 def test_a_cache_that_cannot_be_reached_costs_a_render_not_an_error(client, opportunity):
     assert "Befriending for older people" in client.get("/opportunities").get_data(as_text=True)
