@@ -120,11 +120,12 @@ def _same_for_everyone() -> bool:
 
 
 def _key() -> str | None:
-    """The page's address, the public version and the minute; None when the version cannot be read."""
+    """The page's whole address (some pages give full links, such as the feed's), the public version and the
+    minute; None when the version cannot be read."""
     version = db.session.execute(_VERSION).scalar()
     if version is None:
         return None
-    return f"{request.full_path}|{version}|{utcnow():%Y%m%d%H%M}"
+    return f"{request.host_url}{request.full_path}|{version}|{utcnow():%Y%m%d%H%M}"
 
 
 def _storable(response: Response) -> bool:

@@ -117,6 +117,12 @@ def test_a_draft_is_not_found_for_visitors_and_appears_once_published(client, op
     assert client.get(url).status_code == 200
 
 
+def test_a_page_with_full_links_is_kept_apart_for_each_address_the_service_is_reached_at(client, opportunity):
+    first = client.get("/opportunities.atom", base_url="https://marketplace.kent.example").get_data(as_text=True)
+    other = client.get("/opportunities.atom", base_url="http://internal.example").get_data(as_text=True)
+    assert "https://marketplace.kent.example/" in first and "marketplace.kent.example" not in other
+
+
 def test_with_the_cache_turned_off_every_visit_renders(app, client, opportunity):
     app.extensions.pop(pagecache.EXTENSION)
     statements_for(client, "/opportunities")
