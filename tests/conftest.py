@@ -1,7 +1,8 @@
 """Fixtures shared by every layer of the suite.
 
 The test database is built by running the migrations once per test run (per xdist worker):
-SQLite (default) copies the migrated file for each test; PostgreSQL (TEST_DATABASE_URL) truncates every table.
+SQLite (default) copies the migrated file for each test; PostgreSQL (TEST_DATABASE_URL) empties every table.
+Tests that ask for `seeded` start from a copy of the demo data, loaded once per worker.
 """
 
 from __future__ import annotations
@@ -235,7 +236,8 @@ def database_url(database, tmp_path, request) -> str:
     demo = request.getfixturevalue("demo_database") if "seeded" in request.fixturenames else None
     if kind == "postgresql":
         if demo:
-            return _recreate_from(location, sa.make_url(location).database + "_run", sa.make_url(demo.location).database)
+            run = sa.make_url(location).database + "_run"
+            return _recreate_from(location, run, sa.make_url(demo.location).database)
         _empty_all(location)
         return location
     path = tmp_path / "test.sqlite"
