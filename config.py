@@ -67,6 +67,9 @@ class Config:
     # Rate limits: memory by default, Redis when RATELIMIT_STORAGE_URI is set.
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
     RATELIMIT_HEADERS_ENABLED = True
+    # Said outright: Flask-Limiter's one extension object otherwise keeps the last app's value, so an app made after
+    # one with limits off (as the security sweeps' is) would start with them off too.
+    RATELIMIT_ENABLED = True
     SIGN_IN_RATE_LIMIT = _env("SIGN_IN_RATE_LIMIT", "10 per minute; 50 per hour")
     # Lock an account for LOCKOUT_MINUTES after LOCKOUT_ATTEMPTS wrong passwords in a row.
     LOCKOUT_ATTEMPTS = int(_env("LOCKOUT_ATTEMPTS", "5"))
