@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,14 +214,10 @@ def demo_database(database, smtp_server, tmp_path_factory) -> DemoDatabase:
         path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
         shutil.copyfile(location, path)
         url = f"sqlite:///{path}"
-    os.environ.setdefault("MARKETPLACE_INSTANCE_PATH", tempfile.mkdtemp(prefix="marketplace-instance-"))
-    application = create_app("test", {"SQLALCHEMY_DATABASE_URI": url, "MAIL_SERVER": "127.0.0.1",
-                                      "MAIL_PORT": smtp_server.port})
-    with application.app_context():
+    with running_app({"SQLALCHEMY_DATABASE_URI": url, "MAIL_SERVER": "127.0.0.1",
+                      "MAIL_PORT": smtp_server.port}) as application:
         result = application.test_cli_runner().invoke(args=["seed-demo"])
         assert result.exit_code == 0, result.output
-        db.session.remove()
-        db.engine.dispose()
     return DemoDatabase(kind, url if kind == "postgresql" else str(path), result.output)
 
 
@@ -273,25 +270,27 @@ def _fresh_request_globals() -> None:
     g.__dict__.clear()
 
 
-@pytest.fixture()
-def app(database_url, smtp_server, app_overrides, tmp_path):
-    overrides = {
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp_server.port,
-        "SIGN_IN_RATE_LIMIT": "1000 per minute",
-        **app_overrides,
-    }
+@contextmanager
+def running_app(overrides: dict):
+    """A test application inside its app context, its database connections closed afterwards."""
     os.environ.setdefault("MARKETPLACE_INSTANCE_PATH", tempfile.mkdtemp(prefix="marketplace-instance-"))
     application = create_app("test", overrides)
     application.test_client_class = FormClient
-    # The fixture keeps an app context open so tests can use the database; Flask reuses it for each request,
-    # so clear `g` first thing in every request (the signed-in user and CSRF token live there).
+    # The app context stays open so tests can use the database; Flask reuses it for each request, so clear `g`
+    # first thing in every request (the signed-in user and CSRF token live there).
     application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture()
+def app(database_url, smtp_server, app_overrides, tmp_path):
+    with running_app({"SQLALCHEMY_DATABASE_URI": database_url, "MAIL_SERVER": "127.0.0.1",
+                      "MAIL_PORT": smtp_server.port, "SIGN_IN_RATE_LIMIT": "1000 per minute",
+                      **app_overrides}) as application:
+        yield application
 
 
 @pytest.fixture()

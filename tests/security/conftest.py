@@ -4,15 +4,11 @@ it alone looks at."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 
 import pytest
 
-from marketplace import create_app
-from marketplace.extensions import db
-from tests.conftest import FormClient, _empty_all, _fresh_request_globals
+from tests.conftest import _empty_all, running_app
 from tests.security.world import World, build_world
 
 # The request pipeline as production has it: CSRF on, every page through the same gates. Rate limits are off so
@@ -39,17 +35,10 @@ def app_overrides_for_module() -> dict:
 
 @pytest.fixture(scope="module")
 def security_app(module_database_url, smtp_server, tmp_path_factory, app_overrides_for_module):
-    os.environ.setdefault("MARKETPLACE_INSTANCE_PATH", tempfile.mkdtemp(prefix="marketplace-instance-"))
-    application = create_app("test", {
-        "SQLALCHEMY_DATABASE_URI": module_database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
-        "DOCUMENT_STORE": str(tmp_path_factory.mktemp("documents")), **SECURITY_OVERRIDES,
-        **app_overrides_for_module})
-    application.test_client_class = FormClient
-    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
-    with application.app_context():
+    with running_app({"SQLALCHEMY_DATABASE_URI": module_database_url, "MAIL_SERVER": "127.0.0.1",
+                      "MAIL_PORT": smtp_server.port, "DOCUMENT_STORE": str(tmp_path_factory.mktemp("documents")),
+                      **SECURITY_OVERRIDES, **app_overrides_for_module}) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
