@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -32,9 +33,25 @@ def _database_url(default: str | None) -> str | None:
     return url
 
 
+def check_base_url(url: str | None, scheme: str | None = None) -> None:
+    """BASE_URL, when given, is an address like https://marketplace.kent.gov.uk (a path prefix is allowed)."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise RuntimeError("BASE_URL must be the service's address, like https://marketplace.kent.gov.uk, "
+                           f"not {url!r}.")
+    if scheme and parts.scheme != scheme:
+        raise RuntimeError(f"BASE_URL must start {scheme}:// in this environment.")
+
+
 class Config:
     SERVICE_NAME = "Kent Commissioning Marketplace"
     SECRET_KEY = _env("SECRET_KEY")
+    # The service's public address, for absolute links in emails, feeds and open data, whether built in a request,
+    # a command or a job worker (marketplace/links.py). Production needs it; elsewhere links follow the request.
+    # MARKETPLACE_BASE_URL is the name the send-alerts and ocds-export commands read before this setting.
+    BASE_URL = _env("BASE_URL", _env("MARKETPLACE_BASE_URL"))
     SQLALCHEMY_DATABASE_URI = _database_url(None)  # None: SQLite in the instance folder
     # No ping before every checkout (a round trip per request): connections are replaced after
     # DATABASE_POOL_RECYCLE seconds, before a server or proxy idle timeout can cut them, and a connection found
@@ -105,6 +122,7 @@ class Config:
     @classmethod
     def validate(cls, config: dict) -> None:
         """Refuse to start with settings that are unsafe for the environment."""
+        check_base_url(config.get("BASE_URL"))
 
 
 class DevelopmentConfig(Config):
@@ -120,6 +138,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     # The suite builds its own database: TEST_DATABASE_URL (PostgreSQL) or a temporary SQLite file.
     SQLALCHEMY_DATABASE_URI = None
+    BASE_URL = None  # links follow the test request unless a test sets it
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "smtp"
     ARGON2_TIME_COST = 1
@@ -144,6 +163,10 @@ class ProductionConfig(Config):
             raise RuntimeError("Production needs secure session and remember-me cookies.")
         if not config.get("SQLALCHEMY_DATABASE_URI"):
             raise RuntimeError("Production needs DATABASE_URL.")
+        if not config.get("BASE_URL"):
+            raise RuntimeError("Production needs BASE_URL, the service's address (e.g. "
+                               "https://marketplace.kent.gov.uk), for the links in emails built by commands and jobs.")
+        check_base_url(config["BASE_URL"], scheme="https")
         if config.get("JOB_QUEUE") == "rq" and not config.get("REDIS_URL"):
             raise RuntimeError("JOB_QUEUE=rq needs REDIS_URL.")
 

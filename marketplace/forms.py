@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -17,13 +18,14 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import EmailField, Field, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Email, InputRequired, Length, StopValidation, ValidationError
 
 __all__ = [
     "BaseForm", "GovCheckboxesInput", "GovRadioInput", "GovSelect", "GovSubmitInput", "GovTextArea",
     "GovTextInput", "email_field", "new_password_field", "required_text", "optional_text", "submit",
-    "MultiCheckboxField", "no_control_characters", "percent_safe",
+    "MultiCheckboxField", "no_control_characters", "percent_safe", "options", "offered",
 ]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -128,13 +130,25 @@ def submit(label: str) -> SubmitField:
     return SubmitField(label, widget=GovSubmitInput())
 
 
+def options(pairs: Iterable[tuple[object, str]] | Mapping[object, str]) -> list[SelectChoice]:
+    """Choices for a radio, select or checkbox field from (value, label) pairs or a mapping of value to label.
+    WTForms 3.3 deprecates choices given as tuples; every field of ours gets them from here."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return [SelectChoice(value, label) for value, label in items]
+
+
+def offered(field) -> set[str]:
+    """The values a choice field offers, as text, whichever way its choices were given."""
+    return {str(choice.value) for choice in field.iter_choices()}
+
+
 class MultiCheckboxField(SelectMultipleField):
     """Checkboxes that tolerate values that are not among the choices by reporting an error, not crashing."""
 
     widget = GovCheckboxesInput()
 
     def pre_validate(self, form) -> None:
-        values = {str(value) for value, _ in self.choices}
+        values = offered(self)
         for item in self.data or []:
             if str(item) not in values:
                 raise ValidationError("Select from the options shown")

@@ -1,8 +1,11 @@
-"""Pagination for list pages: one count and one page query, whatever the number of rows."""
+"""Pagination for list pages: a count and a page query (or one query giving both), whatever the number of rows."""
 
 from __future__ import annotations
 
-from flask import request, url_for
+from typing import Any, Callable, Sequence
+
+from flask import current_app, request, url_for
+from flask_sqlalchemy.pagination import Pagination
 
 from marketplace.extensions import db
 
@@ -16,15 +19,27 @@ def page_number() -> int:
     return number if 1 <= number <= MAX_PAGE else 1
 
 
-def paginate(statement, per_page: int | None = None, count_statement=None):
-    """A page of `statement`'s rows; `count_statement` counts them more cheaply than wrapping the statement."""
-    from flask import current_app
+def paginate(statement, per_page: int | None = None):
+    """A page of `statement`'s rows and their count."""
+    return db.paginate(statement, page=page_number(), per_page=per_page or current_app.config["PAGE_SIZE"],
+                       max_per_page=100, error_out=False)
 
-    page = db.paginate(statement, page=page_number(), per_page=per_page or current_app.config["PAGE_SIZE"],
-                       max_per_page=100, error_out=False, count=count_statement is None)
-    if count_statement is not None:
-        page.total = db.session.execute(count_statement).scalar_one()
-    return page
+
+class _FetchedPage(Pagination):
+    """A page whose rows and total one fetch gave (flask_sqlalchemy's Pagination, without its two queries)."""
+
+    def _query_items(self) -> list[Any]:
+        return self._query_args["fetched"][0]
+
+    def _query_count(self) -> int:
+        return self._query_args["fetched"][1]
+
+
+def paginate_fetched(fetch: Callable[[int, int], tuple[Sequence[Any], int]], per_page: int | None = None):
+    """A page of rows from `fetch(limit, offset) -> (rows, total)`, for lists that read both in one query."""
+    number, size = page_number(), per_page or current_app.config["PAGE_SIZE"]
+    return _FetchedPage(page=number, per_page=size, error_out=False,
+                        fetched=fetch(size, (number - 1) * size))
 
 
 def pagination_params(page) -> dict | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 
 from marketplace.accounts import permissions as account_perms
 from marketplace.accounts.roles import STAFF_ROLES
 from marketplace.forms import error_summary
 from marketplace.kent import locality_name
+from marketplace.links import absolute_url
 from marketplace.organisations.choices import ORGANISATION_TYPES, SIZES
 from marketplace.taxonomy import category_name
 from marketplace.timeutil import format_london
@@ -56,7 +57,8 @@ def navigation_for(user) -> list[dict]:
 
 
 def _navigation() -> dict:
-    return {"service_navigation": navigation_for(current_user)}
+    """No navigation outside a request: an email rendered by a command or the job worker has no page around it."""
+    return {"service_navigation": navigation_for(current_user) if has_request_context() else []}
 
 
 def init_app(app: Flask) -> None:
@@ -70,3 +72,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["role_name"] = lambda key: STAFF_ROLES.get(key, key)
     app.jinja_env.globals["service_name"] = app.config["SERVICE_NAME"]
     app.jinja_env.globals["error_summary"] = error_summary
+    app.jinja_env.globals["absolute_url"] = absolute_url

@@ -14,6 +14,7 @@ from marketplace.forms import (
     MultiCheckboxField,
     email_field,
     new_password_field,
+    options,
     required_text,
     submit,
 )
@@ -85,7 +86,7 @@ def _roles_field():
     return MultiCheckboxField(
         "Roles",
         description="Select all that apply. Sitting on an evaluation panel is set per opportunity.",
-        choices=[(key, label) for key, label in STAFF_ROLES.items()],
+        choices=options(STAFF_ROLES),
         validators=[InputRequired(message="Select at least one role")],
         widget=GovCheckboxesInput(),
     )

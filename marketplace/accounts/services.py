@@ -6,7 +6,7 @@ import hashlib
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from marketplace import audit
 from marketplace.accounts import tokens
@@ -16,6 +16,7 @@ from marketplace.accounts.roles import ADMINISTRATOR, STAFF_ROLES
 from marketplace.email import send_email
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.links import absolute_url
 from marketplace.timeutil import as_utc, utcnow
 
 
@@ -49,7 +50,7 @@ def _password_fingerprint(user: User) -> str:
 
 def _link(endpoint: str, purpose: str, user: User) -> str:
     token = tokens.make_token(purpose, user.id, _password_fingerprint(user))
-    return url_for(endpoint, token=token, _external=True)
+    return absolute_url(endpoint, token=token)
 
 
 def _user_from_link(purpose: str, token: str) -> User:

@@ -9,7 +9,16 @@ from __future__ import annotations
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from marketplace.forms import BaseForm, GovRadioInput, GovTextArea, LondonDateTimeField, no_control_characters, submit
+from marketplace.forms import (
+    BaseForm,
+    GovRadioInput,
+    GovTextArea,
+    LondonDateTimeField,
+    no_control_characters,
+    offered,
+    options,
+    submit,
+)
 
 TEXT_MAX = 4000
 
@@ -28,7 +37,7 @@ def text(label: str, message: str | None = None, hint: str | None = None) -> Tex
 
 def _one_of(message: str):
     def check(form, field) -> None:
-        if field.data and str(field.data) not in {str(value) for value, _ in field.choices}:
+        if field.data and str(field.data) not in offered(field):
             raise ValidationError(message)
 
     return check
@@ -37,7 +46,7 @@ def _one_of(message: str):
 def choice(label: str, choices, message: str | None, hint: str | None = None) -> RadioField:
     """Radios; a value not among the choices is refused with `message`; required unless `message` is None."""
     required = [InputRequired(message=message)] if message else [Optional()]
-    return RadioField(label, choices=list(choices), validate_choice=False, description=hint,
+    return RadioField(label, choices=options(choices), validate_choice=False, description=hint,
                       validators=[*required, _one_of(message or "Select from the options shown")],
                       widget=GovRadioInput())
 
@@ -62,7 +71,7 @@ class RecommendForm(BaseForm):
     submit = submit("Recommend the award")
 
     def set_tied(self, tied: list[tuple[str, str]]) -> None:
-        self.bid_id.choices = tied
+        self.bid_id.choices = options(tied)
 
 
 class PriceReviewForm(BaseForm):
@@ -99,7 +108,7 @@ class ChallengeForm(BaseForm):
     submit = submit("Record the challenge")
 
     def set_bidders(self, bidders: list[tuple[int, str]]) -> None:
-        self.organisation_id.choices = [(str(org_id), name) for org_id, name in bidders]
+        self.organisation_id.choices = options((str(org_id), name) for org_id, name in bidders)
 
     def validate_received_at(self, field) -> None:
         if field.data is None and not field.process_errors:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from marketplace.accounts.models import User
 from marketplace.awards import rules
@@ -22,6 +22,7 @@ from marketplace.email import send_email
 from marketplace.evaluation import results
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, job
+from marketplace.links import absolute_url
 from marketplace.organisations.models import Membership, Organisation
 
 
@@ -61,7 +62,7 @@ def award_letters(opportunity: Any, award: Any) -> list[Letter]:
     """One letter per member of each organisation whose bid counted: successful for the recommended bid."""
     bidders = _bidders([v.bid_id for v in results.counting_versions(opportunity.id)])
     winner = next((organisation.legal_name for bid, organisation in bidders if bid.id == award.bid_id), "")
-    link = url_for("awards.bid_result", opportunity_id=opportunity.id, _external=True)
+    link = absolute_url("awards.bid_result", opportunity_id=opportunity.id)
     ends = rules.standstill_end_words(award.standstill_ends_on)
 
     def write(bid: Bid, organisation: Organisation, address: str) -> Letter:
@@ -80,7 +81,7 @@ def cancellation_letters(opportunity: Any) -> list[Letter]:
     """One letter per member of each organisation that submitted a bid (any version, even one withdrawn)."""
     bid_ids = db.session.execute(sa.select(BidSubmission.bid_id).distinct().join(Bid, Bid.id == BidSubmission.bid_id)
                                  .where(Bid.opportunity_id == opportunity.id)).scalars()
-    link = url_for("bids.dashboard", _external=True)
+    link = absolute_url("bids.dashboard")
 
     def write(bid: Bid, organisation: Organisation, address: str) -> Letter:
         return Letter(address, f"{opportunity.reference} has been cancelled", "opportunity_cancelled_bidder",

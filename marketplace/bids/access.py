@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace.bids.models import Bid
 from marketplace.bids.permissions import is_bidder
@@ -11,14 +12,15 @@ from marketplace.extensions import db
 from marketplace.opportunities.models import Opportunity
 
 
-def organisation_bid_or_404(user, opportunity_id: int) -> Bid:
-    """The signed-in user's organisation's bid for this opportunity."""
+def organisation_bid_or_404(user, opportunity_id: int, *load: ORMOption) -> Bid:
+    """The signed-in user's organisation's bid for this opportunity (with `load`: what the page reads of it, such
+    as `joinedload(Bid.answers)`, in the same query)."""
     membership = getattr(user, "membership", None)
     if membership is None:
         abort(404)
     bid = db.session.execute(sa.select(Bid).where(Bid.opportunity_id == opportunity_id,
-                                                  Bid.organisation_id == membership.organisation_id)
-                             ).scalar_one_or_none()
+                                                  Bid.organisation_id == membership.organisation_id).options(*load)
+                             ).unique().scalar_one_or_none()
     if bid is None:
         abort(404)
     return bid

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from marketplace.accounts import permissions as account_perms
 from marketplace.authz import require_hidden
@@ -19,10 +20,11 @@ from marketplace.bids import forms as f
 from marketplace.bids import measures
 from marketplace.bids import preparation as prep
 from marketplace.bids.access import opportunity_or_404, organisation_bid_or_404
+from marketplace.bids.models import Bid
 from marketplace.documents import ALLOWED_DESCRIPTION, path_for
 from marketplace.errors import DomainError
 from marketplace.evaluation.model_rules import DEFAULT_DESCRIPTORS
-from marketplace.forms import add_error
+from marketplace.forms import add_error, options
 from marketplace.opportunities import permissions as opportunity_perms
 from marketplace.opportunities.models import RESERVATIONS
 from marketplace.opportunities.services import pounds
@@ -72,9 +74,9 @@ def _next_url(opportunity, bid, section: str) -> str:
 
 # Lookups ------------------------------------------------------------------------------------------------
 
-def _bid_or_404(opportunity_id: int):
-    bid = organisation_bid_or_404(current_user, opportunity_id)
-    opportunity = prep.opportunity_with_questions(opportunity_id)
+def _bid_or_404(opportunity_id: int, *load):
+    bid = organisation_bid_or_404(current_user, opportunity_id, *load)
+    opportunity = prep.opportunity_with_questions(opportunity_id, lock=request.method == "POST")
     require_hidden(opportunity is not None)
     return opportunity, bid
 
@@ -207,7 +209,7 @@ def prepare_lots(opportunity_id: int):
     opportunity, bid = _bid_or_404(opportunity_id)
     require_hidden(bool(opportunity.lots))
     form = _posted(f.LotsForm, lots=[str(i) for i in bid.lot_ids or []], version=bid.version)
-    form.lots.choices = [(str(lot.id), f"Lot {lot.number}: {lot.title}") for lot in opportunity.lots]
+    form.lots.choices = options((str(lot.id), f"Lot {lot.number}: {lot.title}") for lot in opportunity.lots)
     return _section("lots", "bids/prepare/lots.html", form, opportunity, bid,
                     lambda: prep.save_lots(current_user, bid, form.lot_ids(), form.version_value()),
                     "The lots you are bidding for are saved.")
@@ -229,7 +231,7 @@ def prepare_eligibility(opportunity_id: int):
 @bp.route(f"{PREFIX}/answers/<int:criterion_id>", methods=["GET", "POST"])
 @login_required
 def prepare_answer(opportunity_id: int, criterion_id: int):
-    opportunity, bid = _bid_or_404(opportunity_id)
+    opportunity, bid = _bid_or_404(opportunity_id, joinedload(Bid.answers))
     question = prep.answer_question(opportunity, bid, criterion_id)
     require_hidden(question is not None)
     form = _posted(f.AnswerForm, text=prep.saved_answer(bid, criterion_id), version=bid.version)

@@ -25,7 +25,7 @@ from marketplace.errors import DomainError
 from marketplace.forms import BaseForm, add_error
 from marketplace.opportunities.search import countdown
 from marketplace.organisations.choices import ORGANISATION_TYPES, SIZES
-from marketplace.pagination import paginate, pagination_params
+from marketplace.pagination import paginate_fetched, pagination_params
 from marketplace.timeutil import utcnow
 
 STATUS_TAG_CLASSES = {rules.DRAFT: "govuk-tag--grey", rules.SUBMITTED: "govuk-tag--green",
@@ -188,9 +188,7 @@ def dashboard():
     if membership is None:
         return _render("bids/dashboard.html", groups=[], page=None, pagination=None)
     now = utcnow()
-    page = paginate(submission.dashboard_statement(membership.organisation_id, now),
-                    count_statement=submission.dashboard_count(membership.organisation_id))
-    rows = submission.dashboard_rows(list(page.items), now)
-    groups = [(group, list(items)) for group, items in groupby(rows, key=lambda row: row.group)]
+    page = paginate_fetched(partial(submission.dashboard_page, membership.organisation_id, now))
+    groups = [(group, list(items)) for group, items in groupby(page.items, key=lambda row: row.group)]
     return _render("bids/dashboard.html", groups=groups, page=page, pagination=pagination_params(page), now=now,
                    countdown=countdown)

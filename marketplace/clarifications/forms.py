@@ -7,7 +7,7 @@ from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, StopValidation
 
 from marketplace.clarifications.models import ANSWER_MAX, PRIVATE, PUBLIC, QUESTION_MAX
-from marketplace.forms import BaseForm, no_control_characters, submit
+from marketplace.forms import BaseForm, no_control_characters, options, submit
 
 
 def _tidy(value):
@@ -33,8 +33,9 @@ class ChoiceRadioField(RadioField):
     """Radios that answer a value not among the choices with a message, not WTForms' generic one."""
 
     def __init__(self, label, choices, message: str, **kwargs):
-        super().__init__(label, choices=list(choices), widget=GovRadioInput(), **kwargs)
-        self.allowed = frozenset(value for value, _ in choices)
+        offered = options(choices)
+        super().__init__(label, choices=offered, widget=GovRadioInput(), **kwargs)
+        self.allowed = frozenset(choice.value for choice in offered)
         self.message = message
 
     def pre_validate(self, form) -> None:

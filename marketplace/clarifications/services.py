@@ -20,6 +20,7 @@ from marketplace.clarifications.models import PRIVATE, PUBLIC, VISIBILITIES, Que
 from marketplace.email import send_email
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.links import absolute_url
 from marketplace.opportunities import lifecycle
 from marketplace.opportunities.models import Opportunity, Watch
 from marketplace.organisations.models import Membership
@@ -135,10 +136,10 @@ def get_question(opportunity: Opportunity, question_id: int) -> Question | None:
 
 def opportunity_url(opportunity: Opportunity, external: bool = False) -> str:
     """The public opportunity page's Q&A section, or this feature's Q&A page in a build without it."""
+    build = absolute_url if external else url_for
     if "opportunities.detail" in current_app.view_functions:
-        return url_for("opportunities.detail", opportunity_id=opportunity.id, _anchor="questions",
-                       _external=external)
-    return url_for("clarifications.questions", opportunity_id=opportunity.id, _external=external)
+        return build("opportunities.detail", opportunity_id=opportunity.id, _anchor="questions")
+    return build("clarifications.questions", opportunity_id=opportunity.id)
 
 
 # Use cases ----------------------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def _notify_commissioner(opportunity: Opportunity) -> None:
         return
     _send_each([creator.email], f"New question about {opportunity.reference}: {opportunity.title}",
                "clarification_asked", opportunity=opportunity,
-               link=url_for("clarifications.staff_list", opportunity_id=opportunity.id, _external=True))
+               link=absolute_url("clarifications.staff_list", opportunity_id=opportunity.id))
 
 
 def _notify_answer(opportunity: Opportunity, question: Question) -> None:

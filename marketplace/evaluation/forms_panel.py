@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from wtforms import Field, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from marketplace.evaluation import panel_rules
 from marketplace.evaluation.compliance import Answer, Item
-from marketplace.forms import BaseForm, GovSelect, MultiCheckboxField, submit
+from marketplace.forms import BaseForm, GovSelect, MultiCheckboxField, options, submit
 from marketplace.opportunities.forms import one_of, optional_radios, radios, text_area
 from marketplace.opportunities.models import REASON_MAX, TEXT_MAX
 
@@ -27,8 +28,8 @@ ASSESSMENT_HINTS = {
 }
 
 
-def person_choices(people: Iterable) -> list[tuple[str, str]]:
-    return [("", "Choose a person")] + [(str(p.id), f"{p.full_name} ({p.email})") for p in people]
+def person_choices(people: Iterable) -> list[SelectChoice]:
+    return options([("", "Choose a person")] + [(str(p.id), f"{p.full_name} ({p.email})") for p in people])
 
 
 def person_field(label: str, message: str | None) -> SelectField:
@@ -76,7 +77,7 @@ class EvaluatorForm(_PeopleForm):
 
     def __init__(self, *args, criteria: Sequence[panel_rules.Scored] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.criteria.choices = [(str(c.id), c.title) for c in criteria]
+        self.criteria.choices = options((str(c.id), c.title) for c in criteria)
         if not self.is_submitted():
             self.criteria.data = [str(c.id) for c in criteria]  # every criterion unless the officer narrows it
 

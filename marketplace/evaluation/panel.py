@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
-from flask import url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -33,6 +32,7 @@ from marketplace.evaluation.models import (
     PanelMember,
 )
 from marketplace.extensions import db
+from marketplace.links import absolute_url
 from marketplace.opportunities import lifecycle
 from marketplace.opportunities.models import Opportunity
 from marketplace.opportunities.services import NotAllowed
@@ -425,7 +425,7 @@ def _commit(conflict_message: str) -> None:
 
 
 def _link(endpoint: str, opportunity: Opportunity) -> str:
-    return url_for(endpoint, opportunity_id=opportunity.id, _external=True)
+    return absolute_url(endpoint, opportunity_id=opportunity.id)
 
 
 def _tell_assigned(opportunity: Opportunity, member: PanelMember, actor: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
@@ -23,6 +23,7 @@ from marketplace.accounts.models import User
 from marketplace.email import send_email
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.links import absolute_url, base_url_option, links_from
 from marketplace.opportunities import permissions
 from marketplace.opportunities.models import Opportunity, SavedSearch, Watch
 from marketplace.opportunities.search import SearchCriteria, pounds, public_condition, search_statement
@@ -190,7 +191,7 @@ def digest_sections(user: Any, now: datetime) -> list[DigestSection]:
             criteria = criteria_of(saved)
             sections.append(DigestSection(
                 saved.name, criteria.describe(threshold),
-                url_for("opportunities.search", _external=True, **criteria.to_args()),
+                absolute_url("opportunities.search", **criteria.to_args()),
                 tuple(matches[:DIGEST_LIMIT]), max(len(matches) - DIGEST_LIMIT, 0)))
     return sections
 
@@ -210,8 +211,8 @@ def _send_digest(user: User, sections: list[DigestSection]) -> None:
     count = len({o.id for s in sections for o in s.opportunities})
     send_email(user.email, f"{count} new opportunit{'y' if count == 1 else 'ies'} match your saved searches",
                "alert_digest", user=user, sections=sections, pounds=pounds,
-               manage_link=url_for("opportunities.saved_searches", _external=True),
-               link_for=lambda o: url_for("opportunities.detail", opportunity_id=o.id, _external=True))
+               manage_link=absolute_url("opportunities.saved_searches"),
+               link_for=lambda o: absolute_url("opportunities.detail", opportunity_id=o.id))
 
 
 def _recipients() -> list[User]:
@@ -246,15 +247,10 @@ def send_alerts(now: datetime | None = None) -> AlertReport:
 # The command --------------------------------------------------------------------------------------------
 
 @click.command("send-alerts")
-@click.option("--base-url", envvar="MARKETPLACE_BASE_URL", metavar="URL",
-              help="The service's address, for links in the emails (or set MARKETPLACE_BASE_URL), "
-                   "e.g. https://marketplace.kent.gov.uk")
+@base_url_option("the links in the emails")
 def send_alerts_command(base_url: str | None) -> None:
     """Email each provider user a digest of new opportunities matching their saved searches (run daily)."""
-    if not base_url and not current_app.config.get("SERVER_NAME"):
-        raise click.UsageError("Give --base-url (or set MARKETPLACE_BASE_URL) so the emails can link to the "
-                               "service.")
-    with current_app.test_request_context("/", base_url=base_url):
+    with links_from(base_url):
         report = send_alerts()
     click.echo(report.describe())
 

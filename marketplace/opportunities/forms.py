@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovCheckboxInput, GovFileInput
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from marketplace.evaluation import model_rules
@@ -22,7 +23,9 @@ from marketplace.forms import (
     MoneyField,
     MultiCheckboxField,
     no_control_characters,
+    offered,
     optional_text,
+    options,
     percent_safe,
     required_text,
     submit,
@@ -52,7 +55,7 @@ def one_of(message: str):
     """Refuse values that are not among the field's choices (blank is left to InputRequired)."""
 
     def check(form, field) -> None:
-        if field.data and str(field.data) not in {str(value) for value, _ in field.choices}:
+        if field.data and str(field.data) not in offered(field):
             raise ValidationError(message)
 
     return check
@@ -140,12 +143,12 @@ class NumberField(StringField):
 
 
 def radios(label: str, choices, message: str, hint: str | None = None, **kwargs) -> RadioField:
-    return RadioField(label, choices=list(choices), validate_choice=False, description=hint,
+    return RadioField(label, choices=options(choices), validate_choice=False, description=hint,
                       validators=[InputRequired(message=message), one_of(message)], widget=GovRadioInput(), **kwargs)
 
 
 def optional_radios(label: str, choices, message: str) -> RadioField:
-    return RadioField(label, choices=list(choices), validate_choice=False, validators=[one_of(message)],
+    return RadioField(label, choices=options(choices), validate_choice=False, validators=[one_of(message)],
                       widget=GovRadioInput())
 
 
@@ -180,10 +183,11 @@ class DetailsForm(VersionedForm):
     outcomes = text_area("Outcomes sought", OUTCOMES_MAX * (OUTCOME_MAX + 2), "Enter at least one outcome",
                          hint=f"One outcome per line, up to {OUTCOMES_MAX}. For example: People stay independent "
                               "at home for longer.")
-    category = SelectField("Category", choices=[("", "Choose a category")] + CATEGORY_CHOICES, validate_choice=False,
+    category = SelectField("Category", choices=options([("", "Choose a category"), *CATEGORY_CHOICES]),
+                           validate_choice=False,
                            validators=[InputRequired(message="Choose a category"),
                                        one_of("Choose a category from the list")], widget=GovSelect())
-    localities = MultiCheckboxField("Where the service is delivered", choices=LOCALITY_CHOICES,
+    localities = MultiCheckboxField("Where the service is delivered", choices=options(LOCALITY_CHOICES),
                                     description="Select county-wide, or one or more districts.",
                                     validators=[InputRequired(message="Select where the service is delivered")])
     estimated_value = MoneyField("Estimated total value", allow_zero=False,
@@ -377,10 +381,10 @@ class ReturnForm(VersionedForm):
     submit = submit("Return to draft")
 
 
-def _cancel_reasons() -> list[tuple[str, str]]:
+def _cancel_reasons() -> list[SelectChoice]:
     from marketplace.awards.rules import CANCEL_REASONS  # here: the awards package imports this one
 
-    return list(CANCEL_REASONS.items())
+    return options(CANCEL_REASONS)
 
 
 class CancelForm(VersionedForm):

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, Iterable, Iterator, Mapping
 
 import sqlalchemy as sa
@@ -313,10 +314,12 @@ def results_page(session, criteria: SearchCriteria, now: datetime, threshold: De
                        error_out=False)
 
 
-def detail_statement(opportunity_id: int) -> sa.Select:
-    """An opportunity with everything its page shows, in four queries: with its evaluation models and their
-    criteria joined in, then its lots, documents and amendments (its author is not needed)."""
-    return (sa.select(Opportunity).where(Opportunity.id == opportunity_id)
+@cache
+def detail_statement() -> sa.Select:
+    """An opportunity (the parameter `opportunity_id`) with everything its page shows, in four queries: with its
+    evaluation models and their criteria joined in, then its lots, documents and amendments (its author is not
+    needed). Built once: SQLAlchemy keeps a statement's cache key rather than working it out for every page."""
+    return (sa.select(Opportunity).where(Opportunity.id == sa.bindparam("opportunity_id"))
             .options(joinedload(Opportunity.models).joinedload(EvaluationModel.criteria),
                      selectinload(Opportunity.lots), selectinload(Opportunity.documents),
                      selectinload(Opportunity.amendments)))

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,6 +27,7 @@ from marketplace.evaluation.access import conflicts_assessment_of
 from marketplace.evaluation.templates import TEMPLATES, template_criteria
 from marketplace.extensions import db
 from marketplace.kent import COUNTY_WIDE
+from marketplace.links import absolute_url
 from marketplace.opportunities import lifecycle, permissions
 from marketplace.opportunities.models import (
     RESERVATION_NONE,
@@ -921,14 +922,14 @@ def load_for_overview(opportunity_id: int) -> Opportunity | None:
 # Email --------------------------------------------------------------------------------------------------
 
 def _overview_link(opportunity: Opportunity) -> str:
-    return url_for("opportunities.staff_overview", opportunity_id=opportunity.id, _external=True)
+    return absolute_url("opportunities.staff_overview", opportunity_id=opportunity.id)
 
 
 def public_link(opportunity: Opportunity) -> str:
     """The public page once it exists in this build; the home page before that."""
     if "opportunities.detail" in current_app.view_functions:
-        return url_for("opportunities.detail", opportunity_id=opportunity.id, _external=True)
-    return url_for("pages.home", _external=True)
+        return absolute_url("opportunities.detail", opportunity_id=opportunity.id)
+    return absolute_url("pages.home")
 
 
 def _send_each(addresses: list[str], subject: str, template: str, **context) -> None:

@@ -50,7 +50,8 @@ def _presenters(now) -> dict:
 
 def get_opportunity_or_404(opportunity_id: int) -> Opportunity:
     """The public can see published opportunities; council staff can also preview the rest."""
-    opportunity = db.session.execute(finder.detail_statement(opportunity_id)).unique().scalar_one_or_none()
+    opportunity = db.session.execute(finder.detail_statement(), {"opportunity_id": opportunity_id}
+                                     ).unique().scalar_one_or_none()
     require_hidden(opportunity is not None and permissions.can_view(current_user, opportunity, utcnow()))
     return opportunity
 

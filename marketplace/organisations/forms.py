@@ -16,6 +16,7 @@ from marketplace.forms import (
     email_field,
     new_password_field,
     optional_text,
+    options,
     required_text,
     submit,
 )
@@ -83,10 +84,10 @@ class OrganisationForm(_BlankIsMissing, BaseForm):
     legal_name = required_text("Legal name", LEGAL_NAME_MAX, "Enter your organisation's legal name",
                                hint="As registered with Companies House or the Charity Commission, if registered",
                                render_kw={"autocomplete": "organization"})
-    org_type = RadioField("Type of organisation", choices=list(ORGANISATION_TYPES.items()),
+    org_type = RadioField("Type of organisation", choices=options(ORGANISATION_TYPES),
                           validators=[InputRequired(message="Select the type of organisation")],
                           widget=GovRadioInput())
-    size = RadioField("Size", choices=list(SIZES.items()),
+    size = RadioField("Size", choices=options(SIZES),
                       validators=[InputRequired(message="Select the size of your organisation")],
                       widget=GovRadioInput(),
                       description="Count staff as full-time equivalents across the whole organisation.")
@@ -114,9 +115,10 @@ class OrganisationForm(_BlankIsMissing, BaseForm):
     operations_postcode = optional_text("Postcode", 10, render_kw={"autocomplete": "section-operations postal-code"})
     district_choice = RadioField("Which district are your operations in?", choices=[], validate_choice=False,
                                  validators=[Optional()], widget=GovRadioInput())
-    categories = MultiCheckboxField("Categories of work you are interested in", choices=CATEGORY_CHOICES,
+    categories = MultiCheckboxField("Categories of work you are interested in",
+                                    choices=options(CATEGORY_CHOICES),
                                     description="Select all that apply. We use these to suggest opportunities.")
-    localities = MultiCheckboxField("Areas of Kent you can work in", choices=LOCALITY_CHOICES,
+    localities = MultiCheckboxField("Areas of Kent you can work in", choices=options(LOCALITY_CHOICES),
                                     description="Select all that apply.")
     submit = submit("Save organisation")
 

@@ -6,7 +6,6 @@ import re
 from dataclasses import asdict, dataclass, field
 
 import sqlalchemy as sa
-from flask import url_for
 
 from marketplace import audit
 from marketplace.accounts import tokens
@@ -25,6 +24,7 @@ from marketplace.kent import (
     lookup_postcode,
     resolve_kent_status,
 )
+from marketplace.links import absolute_url
 from marketplace.organisations.choices import MEMBER_COLLEAGUE, MEMBER_OWNER
 from marketplace.organisations.models import Membership, Organisation, OrganisationInvitation
 from marketplace.organisations.permissions import can_create_organisation, can_manage_members
@@ -174,7 +174,7 @@ def invite_colleague(owner: User, organisation: Organisation, email: str) -> Org
     token = tokens.make_token(tokens.ORG_INVITE, invitation.id, _invitation_fingerprint(invitation))
     send_email(email, f"Join {organisation.legal_name} on the Kent Commissioning Marketplace",
                "organisation_invitation", organisation=organisation, owner=owner,
-               link=url_for("organisations.join", token=token, _external=True))
+               link=absolute_url("organisations.join", token=token))
     return invitation
 
 

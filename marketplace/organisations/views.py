@@ -10,7 +10,7 @@ from marketplace.accounts.services import LinkProblem
 from marketplace.authz import require, require_hidden
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.forms import add_error
+from marketplace.forms import add_error, options
 from marketplace.organisations import bp, permissions, services
 from marketplace.organisations.forms import (
     InviteColleagueForm,
@@ -32,7 +32,7 @@ def get_organisation_or_404(organisation_id: int) -> Organisation:
 
 def _render_form(form: OrganisationForm, organisation: Organisation | None, choices=None):
     if choices:
-        form.district_choice.choices = choices
+        form.district_choice.choices = options(choices)
     return render_template("organisations/form.html", form=form, organisation=organisation,
                            size_hints=SIZE_HINTS, show_choice=bool(choices))
 

@@ -1,8 +1,11 @@
 """Reports made by the job worker and kept in the document store: one row per PDF asked for, whatever became of it.
 
 A render is `queued` when someone asks for it, then `ready` (the file is stored) or `failed` (with a message for
-people). Its fingerprint is the SHA-256 of what the report was built from, so a stored PDF can be told apart from
-one that no longer matches the records (see `marketplace/reports/renders.py`).
+people); a ready one becomes `superseded` when a newer PDF of the same report is ready: its file is removed from the
+store, its row stays (who asked, when, and the file's name, size and SHA-256). Its fingerprint is the SHA-256 of
+the report's layout and what it was built from, so a stored PDF can be told apart from one that no longer matches
+(see `marketplace/reports/renders.py`). An opportunity has at most one render of each kind queued at a time, which
+the database holds to however many ask at once (`ux_report_renders_queued`, migration 0012).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from marketplace.extensions import db
 from marketplace.timeutil import utcnow
 
 AWARD_REPORT = "award_report"
-QUEUED, READY, FAILED = "queued", "ready", "failed"
+QUEUED, READY, FAILED, SUPERSEDED = "queued", "ready", "failed", "superseded"
 
 
 class ReportRender(db.Model):
@@ -33,8 +36,13 @@ class ReportRender(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # SHA-256 of the report as it was when asked for; once ready, of the report the PDF was made from.
     fingerprint: Mapped[str] = mapped_column(sa.String(64), nullable=False)
-    storage_key: Mapped[str | None] = mapped_column(sa.String(200))
+    storage_key: Mapped[str | None] = mapped_column(sa.String(200))  # none until ready, and again once superseded
     filename: Mapped[str | None] = mapped_column(sa.String(200))
     size: Mapped[int | None] = mapped_column(sa.Integer)
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
     error: Mapped[str | None] = mapped_column(sa.Text)  # why it failed, in words for people
+
+    __table_args__ = (
+        sa.Index("ux_report_renders_queued", "opportunity_id", "kind", unique=True,
+                 postgresql_where=sa.text("status = 'queued'"), sqlite_where=sa.text("status = 'queued'")),
+    )

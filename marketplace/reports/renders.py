@@ -5,11 +5,19 @@ Above that (a 200-bid report is 117 pages, about 20 s of CPU and 330 MiB) the PD
 by the job "reports.award_report" (`render_award_report`), in-process by default or by `flask jobs-worker` when
 JOB_QUEUE=rq; the status page then offers the stored file.
 
-Each render carries the fingerprint of the report it was made from: the SHA-256 of the report's dataclasses (the
-time it was produced is not part of them). A render still queued is reused, and so is a ready one whose
-fingerprint matches the report as it is now; a ready one that no longer matches is out of date, and asking again
-makes a new one. A render still queued long after a job could have finished was lost (its worker stopped): it is
-shown as failed, so it can be asked for again.
+Each render carries the fingerprint of the report it was made from: the SHA-256 of the report's layout (see
+`layout.py`: a release that changes how the PDF looks changes it) and of its dataclasses (the time it was produced
+is not part of them). A render still queued is reused, and so is a ready one whose fingerprint matches the report
+as it is now; a ready one that no longer matches is out of date, and asking again makes a new one. A render still
+queued long after a job could have finished was lost (its worker stopped): it is shown as failed, so it can be
+asked for again, and is marked failed when it is.
+
+Asking is idempotent however many ask at once: an opportunity has at most one render queued (a unique index), and
+on PostgreSQL asking for, finishing and superseding its renders hold the opportunity's row, so they happen one
+after another; a request that still loses a race reuses the render the other queued.
+
+When a render is ready, the opportunity's older ready renders are superseded: their rows stay, for the audit trail,
+and their stored files are removed once no render points to them.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, documents
 from marketplace.accounts.models import User
@@ -30,8 +39,8 @@ from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.jobs import enqueue, job
 from marketplace.opportunities.models import Opportunity
-from marketplace.reports import award_report
-from marketplace.reports.models import AWARD_REPORT, FAILED, QUEUED, READY, ReportRender
+from marketplace.reports import award_report, layout
+from marketplace.reports.models import AWARD_REPORT, FAILED, QUEUED, READY, SUPERSEDED, ReportRender
 from marketplace.timeutil import format_london, utcnow
 
 RENDER_JOB = "reports.award_report"
@@ -56,9 +65,10 @@ def in_background(opportunity_id: int) -> bool:
 
 
 def fingerprint(report: award_report.AwardReport) -> str:
-    """SHA-256 of everything the report says, in a stable JSON form: it changes whenever any of it changes."""
+    """SHA-256 of the PDF's layout and everything the report says, in a stable JSON form: it changes whenever the
+    layout or any of what the report says changes."""
     body = json.dumps(asdict(report), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
+    return hashlib.sha256(f"{layout.current()}\n{body}".encode()).hexdigest()
 
 
 # What a render is, to people (pure) ---------------------------------------------------------------------
@@ -131,7 +141,16 @@ def _candidates(opportunity_id: int, current: str) -> list[ReportRender]:
     newest = sa.select(sa.func.max(ReportRender.id)).where(scope).scalar_subquery()
     return list(db.session.execute(sa.select(ReportRender).where(scope, sa.or_(
         ReportRender.status == QUEUED, sa.and_(ReportRender.status == READY, ReportRender.fingerprint == current),
-        ReportRender.id == newest)).order_by(ReportRender.id.desc())).scalars())
+        ReportRender.id == newest)).order_by(ReportRender.id.desc())
+        .execution_options(populate_existing=True)).scalars())
+
+
+def _hold(opportunity_id: int) -> bool:
+    """Hold the opportunity's row (PostgreSQL) until the commit, so that asking for, finishing and superseding its
+    renders happen one after another; False when the opportunity is gone. (FOR NO KEY UPDATE, so rows that refer
+    to the opportunity, bids for one, can still be added meanwhile.)"""
+    return db.session.execute(sa.select(Opportunity.id).where(Opportunity.id == opportunity_id)
+                              .with_for_update(key_share=True)).scalar() is not None
 
 
 def current(opportunity: Opportunity, now: datetime) -> Shown:
@@ -142,11 +161,30 @@ def current(opportunity: Opportunity, now: datetime) -> Shown:
 
 def ask(user: User, opportunity: Opportunity, now: datetime) -> ReportRender:
     """Reuse a render still queued, or a ready one of the report as it is now; otherwise queue a new one (audited)
-    and start the job after the commit. NotReportable when no report can be made at this stage."""
+    and start the job after the commit. Two requests at the same moment queue one render, which both get.
+    NotReportable when no report can be made at this stage."""
     digest = fingerprint(award_report.build(opportunity, now))
+    try:
+        render, queued = _reuse_or_queue(user, opportunity, digest, now)
+    except IntegrityError:  # another request queued one at the same moment (the unique index): reuse it
+        db.session.rollback()
+        shown = choose(_candidates(opportunity.id, digest), digest, now)
+        if not shown.reusable:
+            raise
+        return shown.render
+    if queued:
+        enqueue(RENDER_JOB, render.id)
+    return render
+
+
+def _reuse_or_queue(user: User, opportunity: Opportunity, digest: str, now: datetime) -> tuple[ReportRender, bool]:
+    """(the render to reuse, False), or (a render newly queued, True); either way the transaction is committed."""
+    _hold(opportunity.id)
     shown = choose(_candidates(opportunity.id, digest), digest, now)
     if shown.reusable:
-        return shown.render
+        db.session.commit()  # lets the opportunity's row go
+        return shown.render, False
+    _give_up_lost(opportunity.id, now)
     render = ReportRender(opportunity_id=opportunity.id, kind=AWARD_REPORT, requested_by_id=user.id,
                           requested_at=now, status=QUEUED, fingerprint=digest)
     db.session.add(render)
@@ -154,8 +192,17 @@ def ask(user: User, opportunity: Opportunity, now: datetime) -> ReportRender:
     audit.record("report.award_report_requested", "report_render", render.id, actor=user,
                  details={"opportunity_id": opportunity.id, "reference": opportunity.reference})
     db.session.commit()
-    enqueue(RENDER_JOB, render.id)
-    return render
+    return render, True
+
+
+def _give_up_lost(opportunity_id: int, now: datetime) -> None:
+    """Renders lost (`status_of`) are marked failed, which makes way for a new one; their jobs, should they ever
+    finish, keep nothing. (One queued by another request meanwhile is not lost: the new one then collides with
+    it, and it is reused.)"""
+    for lost in db.session.execute(sa.select(ReportRender).where(
+            ReportRender.opportunity_id == opportunity_id, ReportRender.kind == AWARD_REPORT,
+            ReportRender.status == QUEUED, ReportRender.requested_at < now - LOST_AFTER)).scalars():
+        _mark_failed(lost, LOST, now)
 
 
 # The job -------------------------------------------------------------------------------------------------
@@ -173,7 +220,7 @@ def render_award_report(render_id: int) -> None:
         db.session.rollback()
         _failed(render_id, _reason(error))
         return
-    _ready(render, report, stored)
+    _ready(render_id, report, stored)
 
 
 def _make(render: ReportRender) -> tuple[award_report.AwardReport, documents.StoredFile]:
@@ -193,21 +240,80 @@ def _requester(render: ReportRender) -> User | str:
     return user or RENDER_JOB
 
 
-def _ready(render: ReportRender, report: award_report.AwardReport, stored: documents.StoredFile) -> None:
+def _held_if_queued(render_id: int) -> ReportRender | None:
+    """The render, read again with its opportunity's row held, if it is still queued: not given up on as lost while
+    it was being made, nor gone with its opportunity."""
+    opportunity_id = db.session.execute(sa.select(ReportRender.opportunity_id)
+                                        .where(ReportRender.id == render_id)).scalar()
+    if opportunity_id is None or not _hold(opportunity_id):
+        return None
+    render = db.session.execute(sa.select(ReportRender).where(ReportRender.id == render_id)
+                                .execution_options(populate_existing=True)).scalar_one_or_none()
+    return render if render is not None and render.status == QUEUED else None
+
+
+def _ready(render_id: int, report: award_report.AwardReport, stored: documents.StoredFile) -> None:
+    """Mark the render ready and supersede the opportunity's older PDFs in one commit; their files go after it. A
+    render no longer queued keeps nothing."""
+    render = _held_if_queued(render_id)
+    if render is None:
+        db.session.rollback()
+        _remove_files({stored.storage_key})
+        return
     render.status, render.finished_at, render.fingerprint = READY, utcnow(), fingerprint(report)
     render.storage_key, render.filename, render.size, render.sha256 = (stored.storage_key, stored.filename,
                                                                        stored.size, stored.sha256)
     audit.record("report.award_report_rendered", "report_render", render.id, actor=_requester(render),
                  details={"opportunity_id": render.opportunity_id, "filename": stored.filename,
                           "size": stored.size, "sha256": stored.sha256})
+    unused = _supersede(render)
     db.session.commit()
+    _remove_files(unused)
+
+
+def _supersede(render: ReportRender) -> set[str]:
+    """The opportunity's other ready renders are superseded by this newer one: each row stays (who asked, when, the
+    file's name, size and SHA-256) and is audited. Returns the stored files no render points to any more."""
+    older = list(db.session.execute(sa.select(ReportRender).where(
+        ReportRender.opportunity_id == render.opportunity_id, ReportRender.kind == render.kind,
+        ReportRender.status == READY, ReportRender.id != render.id)).scalars())
+    keys = {old.storage_key for old in older if old.storage_key}
+    for old in older:
+        old.status, old.storage_key = SUPERSEDED, None
+        audit.record("report.award_report_superseded", "report_render", old.id, actor=_requester(render),
+                     details={"opportunity_id": old.opportunity_id, "superseded_by": render.id,
+                              "filename": old.filename, "sha256": old.sha256})
+    return keys - _pointed_to(keys)
+
+
+def _pointed_to(keys: set[str]) -> set[str]:
+    """Which of these stored files a render still points to."""
+    if not keys:
+        return set()
+    db.session.flush()
+    return set(db.session.execute(sa.select(ReportRender.storage_key)
+                                  .where(ReportRender.storage_key.in_(sorted(keys)))).scalars())
+
+
+def _remove_files(keys: set[str]) -> None:
+    """Remove stored files; one that cannot be removed is logged and left (the records are right either way)."""
+    for key in sorted(keys):
+        try:
+            documents.path_for(key).unlink(missing_ok=True)
+        except OSError as error:
+            current_app.logger.warning("Could not remove the award report file %s: %s", key, error)
 
 
 def _failed(render_id: int, reason: str) -> None:
-    render = db.session.get(ReportRender, render_id)
+    render = _held_if_queued(render_id)
     if render is None:
+        db.session.rollback()
         return
-    render.status, render.finished_at, render.error = FAILED, utcnow(), reason
+    _mark_failed(render, reason, utcnow())
+    db.session.commit()
+
+
+def _mark_failed(render: ReportRender, reason: str, now: datetime) -> None:
+    render.status, render.finished_at, render.error = FAILED, now, reason
     audit.record("report.award_report_failed", "report_render", render.id, actor=_requester(render),
                  details={"opportunity_id": render.opportunity_id, "error": reason})
-    db.session.commit()

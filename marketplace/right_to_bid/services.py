@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from marketplace import audit
@@ -22,6 +22,7 @@ from marketplace.email import send_email
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.kent import LOCALITY_CHOICES
+from marketplace.links import absolute_url
 from marketplace.opportunities.lifecycle import DRAFT
 from marketplace.opportunities.models import EvaluationModel, Opportunity
 from marketplace.opportunities.references import next_reference
@@ -373,9 +374,9 @@ def _email_proposer(proposal: Proposal, subject: str, template: str) -> None:
     proposer = proposal.submitted_by
     if proposer is None or proposer.deactivated_at is not None:
         return
-    link = url_for("right_to_bid.proposal", proposal_id=proposal.id, _external=True)
+    link = absolute_url("right_to_bid.proposal", proposal_id=proposal.id)
     try:
         send_email(proposer.email, subject, template, proposal=proposal, proposer=proposer, rules=rules,
-                   link=link, register_link=url_for("right_to_bid.register", _external=True))
+                   link=link, register_link=absolute_url("right_to_bid.register"))
     except (smtplib.SMTPException, OSError):
         current_app.logger.exception("Could not send %s email for proposal %s", template, proposal.id)

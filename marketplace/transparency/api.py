@@ -13,12 +13,13 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import current_app, request
 
 from marketplace.awards.models import Contract
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.kent import LOCALITY_CHOICES, locality_name
+from marketplace.links import absolute_url
 from marketplace.opportunities import lifecycle
 from marketplace.opportunities import search as finder
 from marketplace.opportunities.models import DOCUMENT_KINDS, PROCEDURES, RESERVATIONS, Opportunity
@@ -87,7 +88,7 @@ def _paginate(statement: sa.Select, number: int):
 
 def _listing(page, items: list[dict]) -> dict:
     def link(number: int) -> str:
-        return url_for(request.endpoint, **{**request.args.to_dict(flat=False), "page": number}, _external=True)
+        return absolute_url(request.endpoint, **{**request.args.to_dict(flat=False), "page": number})
 
     return {"data": items,
             "meta": {"page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages},
@@ -129,9 +130,9 @@ def _localities(slugs: list[str]) -> list[dict]:
 
 
 def _opportunity_links(opportunity: Opportunity) -> dict:
-    return {"self": url_for("transparency.api_opportunity", reference=opportunity.reference, _external=True),
-            "html": url_for("opportunities.detail", opportunity_id=opportunity.id, _external=True),
-            "ocds": url_for("transparency.ocds_opportunity", opportunity_id=opportunity.id, _external=True)}
+    return {"self": absolute_url("transparency.api_opportunity", reference=opportunity.reference),
+            "html": absolute_url("opportunities.detail", opportunity_id=opportunity.id),
+            "ocds": absolute_url("transparency.ocds_opportunity", opportunity_id=opportunity.id)}
 
 
 def opportunity_summary(opportunity: Opportunity, now: datetime) -> dict:
@@ -151,8 +152,7 @@ def opportunity_summary(opportunity: Opportunity, now: datetime) -> dict:
 def _document(opportunity: Opportunity, document) -> dict:
     return {"title": document.title, "kind": _code(document.kind, DOCUMENT_KINDS),
             "content_type": document.content_type, "size": document.size,
-            "url": url_for("opportunities.document", opportunity_id=opportunity.id, document_id=document.id,
-                           _external=True)}
+            "url": absolute_url("opportunities.document", opportunity_id=opportunity.id, document_id=document.id)}
 
 
 def opportunity_detail(opportunity: Opportunity, contracts: list[Contract], now: datetime) -> dict:
@@ -181,7 +181,7 @@ def opportunity_detail(opportunity: Opportunity, contracts: list[Contract], now:
 
 
 def _contract_link(contract: Contract) -> str:
-    return url_for("transparency.api_contract", reference=contract.reference, _external=True)
+    return absolute_url("transparency.api_contract", reference=contract.reference)
 
 
 def contract_record(contract: Contract, opportunity: Opportunity, organisation: Organisation | None) -> dict:
@@ -201,7 +201,7 @@ def contract_record(contract: Contract, opportunity: Opportunity, organisation: 
         "procurement_route": _code(opportunity.procedure, PROCEDURES),
         "opportunity": {"reference": opportunity.reference, "links": _opportunity_links(opportunity)},
         "links": {"self": _contract_link(contract),
-                  "ocds": url_for("transparency.ocds_opportunity", opportunity_id=opportunity.id, _external=True)},
+                  "ocds": absolute_url("transparency.ocds_opportunity", opportunity_id=opportunity.id)},
     }
 
 

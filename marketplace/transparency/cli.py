@@ -6,25 +6,21 @@ from __future__ import annotations
 import json
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
+from marketplace.links import base_url_option, links_from
 from marketplace.timeutil import utcnow
 
 
 @click.command("ocds-export")
 @click.argument("file", type=click.File("w", encoding="utf-8", lazy=True))
-@click.option("--base-url", envvar="MARKETPLACE_BASE_URL", metavar="URL",
-              help="The service's address, for the links in the releases (or set MARKETPLACE_BASE_URL), "
-                   "e.g. https://marketplace.kent.gov.uk")
+@base_url_option("the links in the releases")
 def ocds_export_command(file, base_url: str | None) -> None:
     """Write every release of every published opportunity to FILE as one release package (- for standard
     output)."""
     from marketplace.transparency import ocds
 
-    if not base_url and not current_app.config.get("SERVER_NAME"):
-        raise click.UsageError("Give --base-url (or set MARKETPLACE_BASE_URL) so the releases can link to the "
-                               "service.")
-    with current_app.test_request_context("/", base_url=base_url):
+    with links_from(base_url):
         package = ocds.export_package(utcnow())
     json.dump(package, file, ensure_ascii=False, indent=2)
     file.write("\n")

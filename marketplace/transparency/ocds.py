@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Iterable
 
 import sqlalchemy as sa
-from flask import url_for
 from sqlalchemy.orm import selectinload
 
 from marketplace.audit import AuditEvent
@@ -25,6 +24,7 @@ from marketplace.bids.models import Bid, BidSubmission
 from marketplace.bids.submission import counting_submissions_statement
 from marketplace.bids.snapshot import sealed_price
 from marketplace.extensions import db
+from marketplace.links import absolute_url
 from marketplace.opportunities import lifecycle
 from marketplace.opportunities import search as finder
 from marketplace.opportunities.models import (
@@ -160,8 +160,8 @@ def award_criteria(opportunity: Opportunity) -> str | None:
 
 def _documents(opportunity: Opportunity) -> tuple[build.Document, ...]:
     return tuple(build.Document(d.id, d.kind, d.title,
-                                url_for("opportunities.document", opportunity_id=opportunity.id, document_id=d.id,
-                                        _external=True), d.content_type, d.uploaded_at)
+                                absolute_url("opportunities.document", opportunity_id=opportunity.id, document_id=d.id),
+                                d.content_type, d.uploaded_at)
                  for d in opportunity.documents)
 
 
@@ -172,7 +172,7 @@ def tender_facts(opportunity: Opportunity, cancelled_at: datetime | None, thresh
         category_name=category_name(o.category), estimated_value=o.estimated_value, procedure=o.procedure,
         procedure_name=PROCEDURES.get(o.procedure, o.procedure), published_at=o.published_at,
         submission_deadline=o.submission_deadline,
-        url=url_for("opportunities.detail", opportunity_id=o.id, _external=True),
+        url=absolute_url("opportunities.detail", opportunity_id=o.id),
         clarification_deadline=o.clarification_deadline, contract_start=o.contract_start,
         contract_end=finder.contract_end(o.contract_start, o.contract_months), contract_months=o.contract_months,
         eligibility=None if o.reservation == RESERVATION_NONE else RESERVATIONS.get(o.reservation),
@@ -209,7 +209,7 @@ def releases_of(opportunities: list[Opportunity], now: datetime) -> list[dict]:
 
 def opportunity_package(opportunity: Opportunity, now: datetime) -> dict:
     """Every release of one public opportunity."""
-    uri = url_for("transparency.ocds_opportunity", opportunity_id=opportunity.id, _external=True)
+    uri = absolute_url("transparency.ocds_opportunity", opportunity_id=opportunity.id)
     return build.package(releases_of([opportunity], now), uri, now)
 
 
@@ -232,7 +232,7 @@ def releases_page(number: int, per_page: int, now: datetime) -> Page:
     if number > max(page.pages, 1):
         raise PageOutOfRange(number, page.pages)
     def link(n: int) -> str:
-        return url_for("transparency.ocds_releases", page=n, _external=True)
+        return absolute_url("transparency.ocds_releases", page=n)
 
     links = {"next": link(number + 1) if page.has_next else None,
              "prev": link(number - 1) if page.has_prev else None}
@@ -249,4 +249,4 @@ def export_package(now: datetime) -> dict:
         releases += releases_of(batch, now)
         offset += EXPORT_BATCH
         db.session.expunge_all()
-    return build.package(releases, url_for("transparency.ocds_releases", _external=True), now)
+    return build.package(releases, absolute_url("transparency.ocds_releases"), now)

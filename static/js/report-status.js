@@ -1,6 +1,7 @@
 // While a report's PDF is being prepared, asks the server every few seconds how it is coming along and, once it
 // is ready, puts the download link where the "being prepared" message was (the region is aria-live="polite",
-// so screen readers hear the change); if it could not be made, says so and why.
+// so screen readers hear the change); if it could not be made, says so and why; if a newer PDF has replaced it,
+// links to the page, which offers that one.
 // Progressive enhancement: without JavaScript the page has a "Check again" link and shows the same on reload.
 // Marks: <div aria-live="polite" data-report-status="URL of the render's JSON" data-report-page="URL of this page">
 
@@ -27,6 +28,13 @@ function showReady(region, status) {
   region.replaceChildren(paragraph(`The PDF is ready. Made on ${status.made}.`), paragraph(download));
 }
 
+function showSuperseded(region) {
+  region.replaceChildren(
+    paragraph("A newer PDF of this report has been made since."),
+    paragraph(link(region.dataset.reportPage, "See the newer PDF")),
+  );
+}
+
 function showFailed(region, status) {
   region.replaceChildren(
     paragraph(`The PDF could not be made. ${status.error}`),
@@ -48,9 +56,10 @@ async function check(region) {
     setTimeout(() => check(region), EVERY); // the network blinked: ask again
     return;
   }
-  if (status.status === "ready") showReady(region, status);
+  if (status.status === "queued") setTimeout(() => check(region), EVERY);
+  else if (status.status === "ready") showReady(region, status);
   else if (status.status === "failed") showFailed(region, status);
-  else setTimeout(() => check(region), EVERY);
+  else showSuperseded(region);
 }
 
 document.querySelectorAll("[data-report-status]").forEach((region) => {

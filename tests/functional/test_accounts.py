@@ -433,6 +433,19 @@ def test_the_reset_link_sets_a_new_password_and_the_old_one_stops_working(app, c
     assert sign_in(other, user.email, NEW_PASSWORD).status_code == 302
 
 
+@pytest.mark.parametrize("app_overrides", [{"BASE_URL": "https://marketplace.kent.example"}])
+def test_with_base_url_set_the_reset_link_points_at_the_service_whatever_host_the_request_named(client, mailbox):
+    user = UserFactory()
+    forged = "http://attacker.example"
+    page = text(client.get("/forgot-password", base_url=forged))
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+    client.post("/forgot-password", data={"email": user.email, "csrf_token": token}, base_url=forged)
+
+    link = mailbox.link_in(user.email, "/reset-password/")
+    assert link.startswith("https://marketplace.kent.example/reset-password/")
+
+
 def test_a_reset_link_works_only_once(client, mailbox):
     user = UserFactory()
     link = reset_link(client, mailbox, user)

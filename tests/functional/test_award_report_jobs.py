@@ -1,6 +1,8 @@
 """Award-report PDFs of large tenders over HTTP: made by the job "reports.award_report" (in-process here), stored,
 then offered on the "ready to download" page; reused while they match the report, out of date once the records
-change, failed with a way to try again; for the same people as the report, and 404 for anyone else.
+or the PDF's layout change, failed with a way to try again; a newer PDF removes the older ones' files from the
+store; for the same people as the report, and 404 for anyone else. (Requests at the same moment:
+tests/integration/test_report_renders.py.)
 
 A tender is large when it has more than AWARD_REPORT_INLINE_MAX_BIDS counting bids; these tests set it to 1, so
 the report builders' five-bid tender is large.
@@ -13,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from jinja2 import ChoiceLoader, DictLoader
 
 from marketplace import documents
 from marketplace.audit import AuditEvent
@@ -20,12 +23,13 @@ from marketplace.errors import DomainError
 from marketplace.evaluation.models import ModeratedScore
 from marketplace.extensions import db
 from marketplace.opportunities import lifecycle
-from marketplace.reports import award_report, renders
-from marketplace.reports.models import FAILED, QUEUED, READY, ReportRender
+from marketplace.reports import award_report, layout, renders
+from marketplace.reports.models import FAILED, QUEUED, READY, SUPERSEDED, ReportRender
 from marketplace.timeutil import utcnow
 from tests.builders import make_opportunity
 from tests.factories import StaffFactory
 from tests.report_builders import evaluated, flat, pdf_text, set_aside
+from tests.render_fixtures import jobs_held, quick_pdfs, standstill  # noqa: F401
 from tests.staff_fixtures import author, request_context  # noqa: F401
 
 LARGE = pytest.mark.parametrize("app_overrides", [{"AWARD_REPORT_INLINE_MAX_BIDS": 1}])
@@ -71,19 +75,6 @@ def prepare(client, opportunity):
     response = client.submit(status_url(opportunity), page_url=report_url(opportunity))
     assert response.status_code == 302 and response.headers["Location"].endswith(status_url(opportunity))
     return response
-
-
-@pytest.fixture()
-def standstill(author):
-    return evaluated(author, stage=lifecycle.STANDSTILL)
-
-
-@pytest.fixture()
-def jobs_held(monkeypatch) -> list[int]:
-    """Jobs queued rather than run: the render ids, in order (as when no worker has picked them up yet)."""
-    held: list[int] = []
-    monkeypatch.setattr(renders, "enqueue", lambda name, render_id: held.append(render_id))
-    return held
 
 
 # Small tenders: as before -----------------------------------------------------------------------------------
@@ -153,25 +144,143 @@ def test_a_render_still_queued_or_of_the_report_as_it_is_now_is_reused_not_made_
     assert "The PDF is ready" in page(client, status_url(opportunity))
 
 
+def change_the_evaluation(state, reason: str = "Consensus 4, after the moderator re-read the staffing plan.") -> None:
+    moderated = db.session.execute(sa.select(ModeratedScore).where(
+        ModeratedScore.bid_id == state.bids[0].id)).scalars().first()
+    moderated.reason = reason
+    db.session.commit()
+
+
+def stored(render: ReportRender) -> bool:
+    return documents.path_for(render.storage_key).exists()
+
+
 @LARGE
 def test_a_change_to_the_evaluation_makes_the_stored_pdf_out_of_date(as_user, standstill):
     client = as_user(standstill.officer)
     opportunity = standstill.opportunity
     prepare(client, opportunity)
-    moderated = db.session.execute(sa.select(ModeratedScore).where(
-        ModeratedScore.bid_id == standstill.bids[0].id)).scalars().first()
-    moderated.reason = "Consensus 4, after the moderator re-read the staffing plan."
-    db.session.commit()
+    change_the_evaluation(standstill)
 
     html = page(client, status_url(opportunity))
     assert "This PDF is out of date" in html and "Make a new PDF" in html and "The PDF is ready" not in html
 
     prepare(client, opportunity)
     old, new = renders_of(opportunity)
-    assert old.status == new.status == READY and old.fingerprint != new.fingerprint
+    assert (old.status, new.status) == (SUPERSEDED, READY) and old.fingerprint != new.fingerprint
     assert "The PDF is ready" in page(client, status_url(opportunity))
     assert "after the moderator re-read the staffing plan" in flat(pdf_text(
         client.get(download_url(opportunity, new.id)).data))
+
+
+# A newer PDF replaces the older ones in the store -----------------------------------------------------------------
+
+@LARGE
+def test_a_newer_pdf_removes_the_older_ones_file_from_the_store_and_keeps_its_row_as_superseded(as_user, standstill,
+                                                                                                 quick_pdfs):
+    client = as_user(standstill.officer)
+    opportunity = standstill.opportunity
+    prepare(client, opportunity)
+    [old] = renders_of(opportunity)
+    old_file = documents.path_for(old.storage_key)
+    change_the_evaluation(standstill)
+    prepare(as_user(standstill.approver), opportunity)
+
+    old, new = renders_of(opportunity)
+    assert not old_file.exists() and stored(new)
+    assert old.status == SUPERSEDED and old.storage_key is None
+    assert old.requested_by_id == standstill.officer.id and old.sha256 and old.filename and old.finished_at
+    assert new.requested_by_id == standstill.approver.id
+    assert actions_about(old) == ["report.award_report_requested", "report.award_report_rendered",
+                                  "report.award_report_superseded"]
+    [superseded] = db.session.execute(sa.select(AuditEvent).where(
+        AuditEvent.action == "report.award_report_superseded")).scalars()
+    assert superseded.details["superseded_by"] == new.id and superseded.details["sha256"] == old.sha256
+    assert client.get(download_url(opportunity, old.id)).status_code == 404
+    assert client.get(json_url(opportunity, old.id)).get_json()["status"] == SUPERSEDED
+    assert "The PDF is ready" in page(client, status_url(opportunity))
+    assert client.get(download_url(opportunity, new.id)).status_code == 200
+
+
+@LARGE
+def test_a_stored_file_another_render_still_points_to_is_not_removed(as_user, author, standstill, quick_pdfs):
+    client = as_user(standstill.officer)
+    opportunity = standstill.opportunity
+    prepare(client, opportunity)
+    [old] = renders_of(opportunity)
+    sharing = ReportRender(opportunity_id=make_opportunity(author).id, requested_by_id=standstill.officer.id,
+                           status=READY, finished_at=utcnow(), fingerprint=old.fingerprint,
+                           storage_key=old.storage_key, filename=old.filename, size=old.size, sha256=old.sha256)
+    db.session.add(sharing)
+    db.session.commit()
+    change_the_evaluation(standstill)
+    prepare(client, opportunity)
+
+    assert renders_of(opportunity)[0].status == SUPERSEDED
+    assert documents.path_for(sharing.storage_key).exists()
+
+
+@LARGE
+def test_a_new_pdf_that_could_not_be_made_leaves_the_older_one_stored_and_offered(as_user, standstill, quick_pdfs,
+                                                                                   monkeypatch):
+    client = as_user(standstill.officer)
+    opportunity = standstill.opportunity
+    prepare(client, opportunity)
+    change_the_evaluation(standstill)
+
+    def fail(report):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(award_report, "render", fail)
+    prepare(client, opportunity)
+
+    old, new = renders_of(opportunity)
+    assert (old.status, new.status) == (READY, FAILED) and stored(old)
+    assert client.get(download_url(opportunity, old.id)).status_code == 200
+
+
+# A release that changes the PDF's layout -------------------------------------------------------------------------
+
+@pytest.fixture()
+def layout_worked_out_again():
+    """The layout is worked out once per process: forget it before and after the test."""
+    layout.current.cache_clear()
+    yield
+    layout.current.cache_clear()
+
+
+@LARGE
+def test_a_new_report_layout_version_makes_the_stored_pdf_out_of_date(as_user, standstill, quick_pdfs, monkeypatch,
+                                                                      layout_worked_out_again):
+    client = as_user(standstill.officer)
+    opportunity = standstill.opportunity
+    prepare(client, opportunity)
+    assert "The PDF is ready" in page(client, status_url(opportunity))
+
+    monkeypatch.setattr(layout, "REPORT_LAYOUT_VERSION", layout.REPORT_LAYOUT_VERSION + 1)
+    layout.current.cache_clear()  # as in a new release's processes
+
+    html = page(client, status_url(opportunity))
+    assert "This PDF is out of date: the award report has changed" in html and "Make a new PDF" in html
+    prepare(client, opportunity)
+    old, new = renders_of(opportunity)
+    assert (old.status, new.status) == (SUPERSEDED, READY) and old.fingerprint != new.fingerprint
+    assert "The PDF is ready" in page(client, status_url(opportunity))
+
+
+@LARGE
+def test_a_change_to_a_template_the_pdf_includes_makes_the_stored_pdf_out_of_date(app, as_user, standstill, quick_pdfs,
+                                                                                 monkeypatch, layout_worked_out_again):
+    client = as_user(standstill.officer)
+    opportunity = standstill.opportunity
+    prepare(client, opportunity)
+    included = "reports/_pdf_styles.html"  # included by pdf/award_report.html, not named by the code
+    source, _, _ = app.jinja_env.loader.get_source(app.jinja_env, included)
+    monkeypatch.setattr(app.jinja_env, "loader", ChoiceLoader(
+        [DictLoader({included: source + "<style>h2 { color: #1d70b8; }</style>"}), app.jinja_env.loader]))
+    layout.current.cache_clear()
+
+    assert "This PDF is out of date" in page(client, status_url(opportunity))
 
 
 @LARGE
@@ -217,13 +326,17 @@ def test_a_render_its_worker_never_finished_shows_as_failed_and_can_be_asked_for
     assert renders.LOST in page(client, status_url(opportunity))
     assert client.get(json_url(opportunity, lost.id)).get_json()["status"] == FAILED
     prepare(client, opportunity)
-    assert len(renders_of(opportunity)) == 2 and jobs_held == [lost.id, renders_of(opportunity)[1].id]
+    lost, again = renders_of(opportunity)
+    assert jobs_held == [lost.id, again.id] and (lost.status, again.status) == (FAILED, QUEUED)
+    assert lost.error == renders.LOST and actions_about(lost)[-1] == "report.award_report_failed"
+    renders.render_award_report(lost.id)  # its worker turns up after all
+    assert [r.status for r in renders_of(opportunity)] == [FAILED, QUEUED]
 
 
 # Who, and which render -----------------------------------------------------------------------------------------
 
 @LARGE
-def test_only_those_who_may_read_the_report_may_ask_for_or_download_its_pdf(as_user, author, standstill):
+def test_only_those_who_may_read_the_report_may_ask_for_or_download_its_pdf(as_user, author, standstill, quick_pdfs):
     opportunity = standstill.opportunity
     prepare(as_user(author), opportunity)  # the commissioner who wrote it may
     [render] = renders_of(opportunity)
@@ -239,7 +352,7 @@ def test_only_those_who_may_read_the_report_may_ask_for_or_download_its_pdf(as_u
 
 
 @LARGE
-def test_a_render_of_another_opportunity_or_no_render_at_all_answers_not_found(as_user, author, standstill):
+def test_a_render_of_another_opportunity_or_no_render_at_all_answers_not_found(as_user, author, standstill, quick_pdfs):
     client = as_user(standstill.officer)
     prepare(client, standstill.opportunity)
     [render] = renders_of(standstill.opportunity)

@@ -443,6 +443,19 @@ def test_the_dashboard_is_paginated(client, as_user, app, member, organisation, 
 
     assert first.count("Continue<span") == 2 and second.count("Continue<span") == 1
     assert "?page=2" in first
+    assert "3 bids in all" in first and "3 bids in all" in second
+
+
+def test_a_dashboard_page_past_the_last_still_says_how_many_bids_there_are(client, as_user, app, member,
+                                                                        organisation, commissioner):
+    app.config["PAGE_SIZE"] = 2
+    for _ in range(3):
+        _bid_in_state(commissioner, organisation, "draft")
+
+    past = text(as_user(member).get("/bids?page=5"))
+
+    assert "Continue<span" not in past and "3 bids in all" in past
+    assert 'href="/bids?page=1"' in past
 
 
 def _count_queries(client, url: str) -> int:

@@ -631,6 +631,18 @@ def test_the_atom_feed_lists_published_opportunities_newest_first(client):
     assert "Estimated value £50,000." in entry.findtext(f"{ATOM}summary")
 
 
+@pytest.mark.parametrize("app_overrides", [{"BASE_URL": "https://marketplace.kent.example"}])
+def test_with_base_url_set_the_atom_feed_ids_and_links_use_it(client):
+    opportunity = make_opportunity(published_at=utcnow() - timedelta(days=1))
+
+    feed = ET.fromstring(client.get("/opportunities.atom", base_url="http://10.0.0.5:8000").data)
+
+    assert feed.findtext(f"{ATOM}id") == "https://marketplace.kent.example/opportunities"
+    assert feed.find(f"{ATOM}link[@rel='self']").get("href") == "https://marketplace.kent.example/opportunities.atom"
+    [entry] = feed.findall(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}id") == f"https://marketplace.kent.example/opportunities/{opportunity.id}"
+
+
 def test_the_atom_feed_holds_the_fifty_newest(client):
     now = utcnow()
     for n in range(52):

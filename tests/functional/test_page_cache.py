@@ -14,7 +14,10 @@ from marketplace.timeutil import utcnow
 from tests.builders import make_bid, make_opportunity
 from tests.conftest import sign_in_as
 from tests.factories import OrganisationFactory, StaffFactory, provider
+from tests.redis_dbs import private_redis_url
 from tests.sql import statements_sent
+
+SHARED_CACHE = private_redis_url(9)  # emptied by the tests that use it
 
 PUBLIC_PAGES = ("/opportunities", "/opportunities?q=befriending&status=any", "/contracts", "/spending",
                 "/right-to-bid", "/opportunities.atom")
@@ -145,7 +148,7 @@ def test_every_table_a_public_page_may_read_has_the_public_version_trigger(app):
     assert triggered & pagecache.UNSEEN_BY_THE_PUBLIC == set()
 
 
-@pytest.mark.parametrize("app_overrides", [{"REDIS_URL": "redis://127.0.0.1:6379/9"}])
+@pytest.mark.parametrize("app_overrides", [{"REDIS_URL": SHARED_CACHE}])
 def test_with_redis_every_process_shares_the_cached_pages(app, client, opportunity):
     from redis import Redis
 
@@ -158,7 +161,7 @@ def test_with_redis_every_process_shares_the_cached_pages(app, client, opportuni
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("app_overrides", [{"REDIS_URL": "redis://127.0.0.1:6379/9"}])
+@pytest.mark.parametrize("app_overrides", [{"REDIS_URL": SHARED_CACHE}])
 def test_with_redis_a_search_is_kept_by_its_own_process_so_endless_query_strings_cannot_fill_redis(app, client,
                                                                                                   opportunity):
     from redis import Redis

@@ -245,4 +245,35 @@ def test_a_failed_delivery_is_tried_again_next_time(runner, mailbox):
 def test_send_alerts_needs_the_services_address_for_its_links(runner):
     result = runner.invoke(args=["send-alerts"])
     assert result.exit_code != 0
-    assert "Give --base-url (or set MARKETPLACE_BASE_URL)" in result.output
+    assert "Give --base-url (or set BASE_URL)" in result.output
+
+
+@pytest.mark.parametrize("app_overrides", [{"BASE_URL": BASE_URL}])
+def test_send_alerts_links_to_base_url_without_the_option(runner, mailbox):
+    user = provider()
+    saved_search(user)
+    dover = health_in("dover")
+
+    result = runner.invoke(args=["send-alerts"])
+
+    assert result.exit_code == 0, result.output
+    assert f"{BASE_URL}/opportunities/{dover.id}" in mailbox.last_body(user.email)
+
+
+@pytest.mark.parametrize("app_overrides", [{"BASE_URL": "https://old-address.kent.example"}])
+def test_the_base_url_option_overrides_the_setting_for_one_run(runner, mailbox):
+    user = provider()
+    saved_search(user)
+    dover = health_in("dover")
+
+    send_alerts(runner)
+
+    body = mailbox.last_body(user.email)
+    assert f"{BASE_URL}/opportunities/{dover.id}" in body
+    assert "old-address" not in body
+
+
+def test_a_base_url_option_that_is_not_an_address_is_refused(runner):
+    result = runner.invoke(args=["send-alerts", "--base-url", "marketplace.kent.example"])
+    assert result.exit_code == 2
+    assert "BASE_URL must be the service's address" in result.output

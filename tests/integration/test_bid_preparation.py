@@ -22,6 +22,7 @@ from marketplace.extensions import db
 from marketplace.opportunities.models import Criterion, EvaluationModel, Lot, Opportunity
 from marketplace.timeutil import utcnow
 from tests.factories import OrganisationFactory, StaffFactory, UserFactory, colleague, provider
+from tests.sql import statements_sent
 
 _numbers = itertools.count(1)
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -315,6 +316,75 @@ def test_concurrent_saves_of_the_same_version_on_postgresql_store_exactly_one(bi
     assert prep.saved_answer(stored, quality) == f"Answer {winners[0]}"
     assert stored.version == loaded + 1
     assert len(events("bid.section_saved")) == 1
+
+
+def _postgresql_only() -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers")
+
+
+def test_a_page_about_to_save_holds_the_opportunity_so_no_amendment_can_move_the_deadline_meanwhile(
+        opportunity, bid):
+    _postgresql_only()
+    db.session.commit()
+    prep.opportunity_with_questions(opportunity.id, lock=True)
+    try:
+        with db.engine.connect() as amendment:
+            amendment.execute(sa.text("SET lock_timeout = '200ms'"))
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                amendment.execute(sa.update(Opportunity).where(Opportunity.id == opportunity.id)
+                                  .values(submission_deadline=utcnow() - timedelta(minutes=1)))
+    finally:
+        db.session.rollback()
+
+
+def test_a_save_after_a_locked_read_does_not_read_the_opportunity_again(opportunity, bid, bidder):
+    _postgresql_only()
+    quality, version = criterion_of(opportunity, "quality").id, bid.version
+    db.session.commit()
+    working = db.session.get(Bid, bid.id)
+    prep.opportunity_with_questions(opportunity.id, lock=True)
+    with statements_sent() as sent:
+        prep.save_answer(bidder, working, quality, "We visit every week.", version)
+
+    assert not [s for s in sent if s.lstrip().upper().startswith("SELECT") and "FROM opportunities" in s]
+    assert prep.saved_answer(reload(bid), quality) == "We visit every week."
+
+
+def _amend_deadline_to_the_past(opportunity: Opportunity) -> None:
+    with db.engine.begin() as amendment:  # another request's amendment, committed
+        amendment.execute(sa.update(Opportunity).where(Opportunity.id == opportunity.id)
+                          .values(submission_deadline=utcnow() - timedelta(minutes=1)))
+
+
+def test_a_save_after_an_unlocked_read_reads_the_opportunity_again_and_sees_an_amendment(opportunity, bid,
+                                                                                         bidder):
+    quality, version = criterion_of(opportunity, "quality").id, bid.version
+    db.session.commit()
+    working = db.session.get(Bid, bid.id)
+    prep.opportunity_with_questions(opportunity.id)  # read in this transaction, without the lock
+    _amend_deadline_to_the_past(opportunity)
+
+    with pytest.raises(DomainError, match="deadline for bids passed"):
+        prep.save_answer(bidder, working, quality, "Too late", version)
+    assert prep.saved_answer(reload(bid), quality) == ""
+
+
+def test_a_lock_taken_in_an_earlier_transaction_is_not_trusted(opportunity, bid, bidder):
+    quality, version = criterion_of(opportunity, "quality").id, bid.version
+    db.session.commit()
+    working = db.session.get(Bid, bid.id)
+    prep.opportunity_with_questions(opportunity.id, lock=True)
+    session = db.session()
+    session.expire_on_commit = False  # the loaded opportunity outlives the transaction, and its lock
+    try:
+        session.commit()
+        _amend_deadline_to_the_past(opportunity)
+        with pytest.raises(DomainError, match="deadline for bids passed"):
+            prep.save_answer(bidder, working, quality, "Too late", version)
+    finally:
+        session.expire_on_commit = True
+    assert prep.saved_answer(reload(bid), quality) == ""
 
 
 # Saves refused when the bid cannot change ------------------------------------------------------------------

@@ -411,6 +411,19 @@ def test_a_withdrawal_is_emailed_with_the_withdrawn_versions_receipt(owner, bid,
     assert mailbox.to("owner@befriending.example")[0]["Subject"].startswith("Bid withdrawn")
 
 
+@pytest.mark.parametrize("app_overrides", [{"BASE_URL": "https://marketplace.kent.example"}])
+def test_receipt_and_withdrawal_emails_link_to_the_services_address_whatever_host_the_request_came_to(
+        owner, bid, mailbox):
+    submit(owner, bid)
+    receipt = mailbox.last_body("owner@befriending.example")
+    submission.withdraw(owner, fresh(bid), 1)
+    withdrawal = mailbox.last_body("owner@befriending.example")
+
+    assert f"https://marketplace.kent.example/opportunities/{bid.opportunity_id}/bid/versions/1" in receipt
+    assert f"https://marketplace.kent.example/opportunities/{bid.opportunity_id}/bid/check" in withdrawal
+    assert "http://localhost" not in receipt + withdrawal
+
+
 def test_receipt_times_are_in_uk_time_to_the_second():
     from datetime import datetime, timezone
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.builders import closed_with_bids, make_opportunity
 from tests.staff_fixtures import author, request_context  # noqa: F401 (fixtures)
 
@@ -36,12 +38,20 @@ def test_the_export_goes_to_standard_output_with_a_dash(runner, author):
     assert [r["tender"]["id"] for r in package["releases"]] == [opportunity.reference]
 
 
-def test_the_export_needs_the_service_s_address_for_its_links(runner, tmp_path, monkeypatch):
-    monkeypatch.delenv("MARKETPLACE_BASE_URL", raising=False)
+def test_the_export_needs_the_service_s_address_for_its_links(runner, tmp_path):
     exported = runner.invoke(args=["ocds-export", str(tmp_path / "out.json")])
     assert exported.exit_code == 2
     assert "Give --base-url" in exported.output
     assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("app_overrides", [{"BASE_URL": BASE}])
+def test_the_export_links_to_base_url_without_the_option(runner, author):
+    opportunity = make_opportunity(author)
+    exported = runner.invoke(args=["ocds-export", "-"])
+    assert exported.exit_code == 0, exported.output
+    [release] = json.loads(exported.stdout)["releases"]
+    assert release["tender"]["documents"][0]["url"].startswith(f"{BASE}/opportunities/{opportunity.id}")
 
 
 def test_validation_lists_each_problem_and_fails(runner, author, tmp_path):

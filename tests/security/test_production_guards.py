@@ -7,6 +7,7 @@ from marketplace import create_app
 
 def test_demo_data_with_its_published_password_is_never_loaded_in_production(tmp_path):
     app = create_app("production", {"SECRET_KEY": "k" * 48, "REQUEST_LOG": False,
+                                    "BASE_URL": "https://marketplace.kent.example",
                                     "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'production.sqlite'}"})
 
     with app.app_context():  # as `flask seed-demo` runs it

@@ -22,8 +22,9 @@ import pytest
 import redis
 
 from config import BASE_DIR
+from tests.redis_dbs import private_redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = private_redis_url(14)  # emptied before each test
 PASSWORD = "correct horse battery staple"
 EMAIL = "admin@kent.example"
 BIN = Path(sys.executable).parent

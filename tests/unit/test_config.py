@@ -2,12 +2,13 @@
 
 import pytest
 
-from config import Config, ProductionConfig, config_for
+from config import Config, DevelopmentConfig, ProductionConfig, config_for
 
 
 def _production(**overrides):
     settings = {key: getattr(ProductionConfig, key) for key in dir(ProductionConfig) if key.isupper()}
-    settings.update(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db/marketplace", SECRET_KEY="k" * 40)
+    settings.update(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://db/marketplace", SECRET_KEY="k" * 40,
+                    BASE_URL="https://marketplace.kent.example")
     settings.update(overrides)
     return settings
 
@@ -31,6 +32,28 @@ def test_production_refuses_insecure_cookies():
 def test_production_needs_a_database_url():
     with pytest.raises(RuntimeError, match="DATABASE_URL"):
         ProductionConfig.validate(_production(SQLALCHEMY_DATABASE_URI=None))
+
+
+def test_production_needs_base_url_for_links_built_outside_a_request():
+    with pytest.raises(RuntimeError, match="BASE_URL"):
+        ProductionConfig.validate(_production(BASE_URL=None))
+
+
+def test_production_base_url_must_be_https():
+    with pytest.raises(RuntimeError, match="BASE_URL must start https://"):
+        ProductionConfig.validate(_production(BASE_URL="http://marketplace.kent.example"))
+
+
+@pytest.mark.parametrize("value", ["marketplace.kent.example", "ftp://marketplace.kent.example",
+                                   "https://", "https://marketplace.kent.example/?x=1"])
+def test_a_base_url_that_is_not_an_address_is_refused_in_any_environment(value):
+    for environment in (DevelopmentConfig, ProductionConfig):
+        with pytest.raises(RuntimeError, match="BASE_URL must be the service's address"):
+            environment.validate(_production(BASE_URL=value))
+
+
+def test_outside_production_base_url_may_be_left_unset():
+    DevelopmentConfig.validate({"BASE_URL": None})
 
 
 def test_production_with_real_settings_starts():
