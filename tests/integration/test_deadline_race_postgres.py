@@ -6,7 +6,8 @@ audit chain with an advisory lock); it runs on whichever database is configured,
 promises under SQLite's single writer and the bid's version column.
 
 Thirty organisations with complete bids, one thread per submission, each with its own app context and so its own
-database session. The deadline is set 1.5 seconds ahead and a barrier releases every thread together:
+database session. Once every thread is ready, the deadline is set 1.5 seconds ahead and a barrier releases them
+together:
 - ten organisations submit at once, each twice (a double-click: two requests carrying the same bid version);
 - ten submit in the last instant, spread from 400 ms before the deadline to 50 ms after it (a submission takes
   tens of milliseconds, so some of these commit in time and some do not);
@@ -75,7 +76,8 @@ def _fire(app, attempt: Attempt, barrier: threading.Barrier, deadline_box: list)
             bid = db.session.get(Bid, attempt.bid_id)
             _ = (user.membership, bid.opportunity_id)
             db.session.close()  # give the connection back while waiting
-            barrier.wait(timeout=60)
+            barrier.wait(timeout=60)  # everyone is ready: the deadline is set now
+            barrier.wait(timeout=60)  # and the clock runs from here
             if attempt.offset is not None:
                 time.sleep(max(0.0, (deadline_box[0] + attempt.offset - utcnow()).total_seconds()))
             outcome = submission.submit(user, bid, attempt.version)
@@ -112,6 +114,7 @@ def _race(app, opportunity, attempts: list[Attempt]):
                for attempt in attempts]
     for thread in threads:
         thread.start()
+    barrier.wait(timeout=60)  # the deadline is set only once every thread is ready, however slow the machine
     deadline = utcnow() + LEAD_TIME
     db.session.execute(sa.update(Opportunity).where(Opportunity.id == opportunity.id)
                        .values(submission_deadline=deadline))
