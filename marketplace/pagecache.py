@@ -50,6 +50,7 @@ UNSEEN_BY_THE_PUBLIC = frozenset({
     VERSION_TABLE, "alembic_version", "audit_events", "users", "staff_roles", "sign_in_throttles",
     "organisation_invitations", "saved_searches", "watches", "bids", "bid_answers", "price_lines",
     "social_value_commitments", "consortium_members", "bid_documents", "bid_submissions", "report_renders",
+    "organisation_bids_versions",
 })
 _VERSION = sa.text("SELECT version FROM public_version")
 
@@ -103,6 +104,24 @@ def public_page(view: Callable) -> Callable:
         return response
 
     return cached_view
+
+
+def enabled() -> bool:
+    return EXTENSION in current_app.extensions
+
+
+def fragment(key: str, render: Callable[[], str]) -> str:
+    """Part of a page kept under `key` in the shared store (Redis when configured), or rendered when it is not there
+    (or the cache is off). The caller's key must say everything the part depends on: whose it is, the versions of
+    the data it shows and the minute."""
+    stores = current_app.extensions.get(EXTENSION)
+    hit = _quietly(stores.shared.get, f"part|{key}") if stores is not None else None
+    if hit is not None:
+        return zlib.decompress(hit).decode()
+    rendered = render()
+    if stores is not None:
+        _quietly(stores.shared.set, f"part|{key}", zlib.compress(rendered.encode(), 1))
+    return rendered
 
 
 def _quietly(operation: Callable, *args):

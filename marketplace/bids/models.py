@@ -156,3 +156,14 @@ class BidSubmission(db.Model):
     bid: Mapped[Bid] = relationship(back_populates="submissions")
 
     __table_args__ = (sa.UniqueConstraint("bid_id", "number", name="uq_bid_submissions_bid_number"),)
+
+
+class OrganisationBidsVersion(db.Model):
+    """A number for each organisation that database triggers add one to whenever what its dashboard lists changes
+    (migration 0013): a bid started, deleted or moved to another status, a version sealed, withdrawn or deleted.
+    Autosaves leave it alone. The provider dashboard is cached under it (`marketplace/bids/dashboard.py`)."""
+
+    __tablename__ = "organisation_bids_versions"
+
+    organisation_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)

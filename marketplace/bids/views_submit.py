@@ -6,12 +6,14 @@ Thin views over bids.submission. Every bid page is looked up through the signed-
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from itertools import groupby
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 from wtforms import HiddenField
 
@@ -19,6 +21,7 @@ from marketplace.accounts import permissions as account_perms
 from marketplace.authz import gate, require_hidden
 from marketplace.bids import bp, measures, rules, submission
 from marketplace.bids.access import organisation_bid_or_404
+from marketplace.bids.dashboard import lists as dashboard_lists
 from marketplace.bids.models import Bid
 from marketplace.bids.preparation import MEMBER_ROLES
 from marketplace.errors import DomainError
@@ -186,9 +189,14 @@ def withdraw(opportunity_id: int):
 def dashboard():
     membership = current_user.membership
     if membership is None:
-        return _render("bids/dashboard.html", groups=[], page=None, pagination=None)
+        return _render("bids/dashboard.html", lists=None)
     now = utcnow()
-    page = paginate_fetched(partial(submission.dashboard_page, membership.organisation_id, now))
+    lists = dashboard_lists(membership.organisation_id, now, partial(_dashboard_lists, membership.organisation_id, now))
+    return _render("bids/dashboard.html", lists=Markup(lists))  # nosec B704 # rendered by our autoescaping template
+
+
+def _dashboard_lists(organisation_id: int, now: datetime) -> str:
+    page = paginate_fetched(partial(submission.dashboard_page, organisation_id, now))
     groups = [(group, list(items)) for group, items in groupby(page.items, key=lambda row: row.group)]
-    return _render("bids/dashboard.html", groups=groups, page=page, pagination=pagination_params(page), now=now,
-                   countdown=countdown)
+    return _render("bids/_dashboard_lists.html", groups=groups, page=page, pagination=pagination_params(page),
+                   now=now, countdown=countdown)
