@@ -111,17 +111,20 @@ def enabled() -> bool:
 
 
 def fragment(key: str, render: Callable[[], str]) -> str:
-    """Part of a page kept under `key` in the shared store (Redis when configured), or rendered when it is not there
-    (or the cache is off). The caller's key must say everything the part depends on: whose it is, the versions of
-    the data it shows and the minute."""
+    """Part of a page kept under `key`, or rendered when it is not kept (or the cache is off). The caller's key must
+    say everything the part depends on (whose it is, the versions of the data it shows, the minute), so a kept copy
+    is never out of date: each process keeps the parts it has served, in front of the shared store (Redis when
+    configured), which spares most visits a round trip to Redis."""
     stores = current_app.extensions.get(EXTENSION)
-    hit = _quietly(stores.shared.get, f"part|{key}") if stores is not None else None
-    if hit is not None:
-        return zlib.decompress(hit).decode()
-    rendered = render()
-    if stores is not None:
-        _quietly(stores.shared.set, f"part|{key}", zlib.compress(rendered.encode(), 1))
-    return rendered
+    if stores is None:
+        return render()
+    key = f"part|{key}"
+    kept = stores.local.get(key) or _quietly(stores.shared.get, key)
+    if kept is None:
+        kept = zlib.compress(render().encode(), 1)
+        _quietly(stores.shared.set, key, kept)
+    stores.local.set(key, kept)
+    return zlib.decompress(kept).decode()
 
 
 def _quietly(operation: Callable, *args):

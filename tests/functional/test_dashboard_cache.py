@@ -10,17 +10,28 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from marketplace import pagecache
+from marketplace import create_app, pagecache
 from marketplace.bids import preparation, rules, submission
 from marketplace.bids.models import Bid
 from marketplace.extensions import db
 from marketplace.opportunities.models import Opportunity
 from marketplace.timeutil import utcnow
 from tests.builders import make_bid, make_opportunity
+from tests.conftest import sign_in_as
 from tests.factories import OrganisationFactory, StaffFactory, colleague, provider
 from tests.integration.test_bid_preparation import criterion_of
 from tests.integration.test_bid_submission import fresh
+from tests.redis_dbs import private_redis_url
 from tests.sql import statements_sent
+
+SHARED_CACHE = private_redis_url(9)  # the page cache's tests' database: each empties it first
+
+
+@pytest.fixture(autouse=True)
+def same_minute(monkeypatch):
+    """The dashboard's clock stands still, so that a test's two visits never fall either side of a minute's end."""
+    now = utcnow()
+    monkeypatch.setattr("marketplace.bids.views_submit.utcnow", lambda: now)
 
 
 @pytest.fixture()
@@ -196,3 +207,20 @@ def test_a_cache_that_cannot_be_reached_costs_a_render_not_an_error(client, as_u
     page, statements = visit(client)
 
     assert "Befriending in Thanet" in page and bids_read(statements)
+
+
+@pytest.mark.parametrize("app_overrides", [{"REDIS_URL": SHARED_CACHE}])
+def test_with_redis_another_process_serves_the_lists_one_process_rendered(app, client, as_user, owner, bid):
+    from redis import Redis
+
+    Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    as_user(owner)
+    visit(client)
+    another_process = create_app("test", {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL")})
+    with another_process.app_context():
+        other_client = another_process.test_client()
+        sign_in_as(other_client, owner)
+        page, statements = visit(other_client)
+        db.session.remove()
+
+    assert "Befriending in Thanet" in page and not bids_read(statements)

@@ -23,6 +23,13 @@ PUBLIC_PAGES = ("/opportunities", "/opportunities?q=befriending&status=any", "/c
                 "/right-to-bid", "/opportunities.atom")
 
 
+@pytest.fixture(autouse=True)
+def same_minute(monkeypatch):
+    """The cache's clock stands still, so that a test's two visits never fall either side of a minute's end."""
+    now = utcnow()
+    monkeypatch.setattr(pagecache, "utcnow", lambda: now)
+
+
 def statements_for(client, url: str) -> list[str]:
     with statements_sent() as statements:
         assert client.get(url).status_code == 200
