@@ -30,8 +30,15 @@ def format_london(value: datetime | None, with_time: bool = True) -> str:
     day = f"{local.day} {local:%B %Y}"
     if not with_time:
         return day
-    hour = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
+    return f"{day} at {_clock(local)}"
+
+
+def format_london_time(value: datetime) -> str:
+    """'2:05pm' (or 'midday') in UK time."""
+    return _clock(london(value))
+
+
+def _clock(local: datetime) -> str:
     if local.hour == 12 and local.minute == 0:
-        return f"{day} at midday"
-    return f"{day} at {hour}:{local:%M}{suffix}"
+        return "midday"
+    return f"{local.hour % 12 or 12}:{local:%M}{'am' if local.hour < 12 else 'pm'}"

@@ -7,9 +7,10 @@ errors and everything the user typed.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any, Callable
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
@@ -30,7 +31,7 @@ from marketplace.opportunities.models import RESERVATIONS
 from marketplace.opportunities.services import pounds
 from marketplace.opportunities.search import countdown, describe_file
 from marketplace.organisations.choices import ORGANISATION_TYPES, SIZES
-from marketplace.timeutil import utcnow
+from marketplace.timeutil import format_london_time, utcnow
 
 PREFIX = "/opportunities/<int:opportunity_id>/bid"
 SECTION_ENDPOINTS = {
@@ -39,6 +40,8 @@ SECTION_ENDPOINTS = {
     "consortium": "bids.prepare_consortium", "documents": "bids.prepare_documents",
     "declarations": "bids.prepare_declarations",
 }
+AUTOSAVE_STALE = ("Draft not saved. A colleague changed this bid after you opened this page. Choose a Save button "
+                  "to see their changes: your text stays in the box.")
 # Pages of the submission half, linked when they exist in this build.
 CHECK_ENDPOINT, WITHDRAW_ENDPOINT = "bids.check", "bids.withdraw"
 STATUS_DISPLAY = {
@@ -240,6 +243,33 @@ def prepare_answer(opportunity_id: int, criterion_id: int):
                     f"Your answer to ‘{question.label}’ is saved.", question=question,
                     descriptors=question.criterion.descriptors or DEFAULT_DESCRIPTORS,
                     saved_answer=lambda: prep.saved_answer(bid, criterion_id))
+
+
+@bp.post(f"{PREFIX}/answers/<int:criterion_id>/draft")
+@login_required
+def autosave_answer(opportunity_id: int, criterion_id: int):
+    """The answer page's background save while the user types (static/js/autosave.js): the same use case as its
+    Save buttons, answered in JSON for the page's script, with the bid's new version for the next save. It leaves
+    the session alone: no message waits for the next page."""
+    opportunity, bid = _bid_or_404(opportunity_id, joinedload(Bid.answers))
+    require_hidden(prep.answer_question(opportunity, bid, criterion_id) is not None)
+    form = f.AnswerForm()
+    if not form.validate_on_submit():
+        return _not_saved(next(iter(form.errors.values()))[0], HTTPStatus.UNPROCESSABLE_ENTITY)
+    try:
+        prep.save_answer(current_user, bid, criterion_id, form.text.data, form.version_value())
+    except prep.NotABidder:
+        abort(404)
+    except prep.StaleBid:
+        return _not_saved(AUTOSAVE_STALE, HTTPStatus.CONFLICT)
+    except DomainError as error:
+        return _not_saved(error.message, HTTPStatus.UNPROCESSABLE_ENTITY)
+    return jsonify(saved=True, version=bid.version, message=f"Draft saved at {format_london_time(bid.updated_at)}")
+
+
+def _not_saved(reason: str, status: HTTPStatus):
+    return jsonify(saved=False, message=reason if reason.startswith("Draft not saved") else
+                   f"Draft not saved. {reason}"), status
 
 
 def _price_form(bid):

@@ -140,6 +140,7 @@ POLICY: dict[str, tuple[Policy, ...]] = {
 
     # Bids: organisation A's bid is sealed from everyone else, council staff included.
     "bids.check": (bid_page(),),
+    "bids.autosave_answer": (bid_page(),),
     "bids.dashboard": (case(PROVIDERS),),
     "bids.prepare_add_member": (bid_page(),),
     "bids.prepare_add_price_line": (bid_page(),),

@@ -1,0 +1,83 @@
+// Saves the answer as a draft in the background while the user types, so that a long answer is not lost if the
+// browser closes or the sign-in times out. Progressive enhancement: without JavaScript the Save buttons do the same.
+// Marks: <p data-autosave-url="..." role="status" hidden> inside the answer's form, which holds the textarea
+// (name="text") and the bid's version (name="version"). Each save sends the form as its Save buttons would and gets
+// back the bid's new version, which the form then carries, so the user's own next save is never taken for a
+// colleague's. The server applies every rule; this script only says what it answered.
+
+const QUIET = 2000; // save once typing has paused this long (milliseconds)
+const AT_LEAST_EVERY = 20000; // and while typing goes on, at least this often
+const NOT_SAVED = "Draft not saved just now. Your text is still here: choose a Save button to save it.";
+
+export function autosave(status, { fetch = window.fetch.bind(window), quiet = QUIET, every = AT_LEAST_EVERY } = {}) {
+  const form = status.closest("form");
+  const box = form && form.querySelector("textarea[name='text']");
+  if (!box || !form.elements.version) return null;
+  let saved = box.value;
+  let timer = null;
+  let firstUnsaved = null;
+  let running = null; // the save in progress
+  let stopped = false;
+
+  const say = (message) => {
+    status.hidden = false;
+    status.textContent = message;
+  };
+
+  async function save() {
+    clearTimeout(timer);
+    timer = null;
+    firstUnsaved = null;
+    const text = box.value;
+    if (stopped || text === saved || !text.trim()) return;
+    if (running) {
+      await running;
+      return save();
+    }
+    const body = new FormData(form);
+    body.set("text", text);
+    running = send(body, text);
+    try {
+      await running;
+    } finally {
+      running = null;
+    }
+  }
+
+  async function send(body, text) {
+    let answer;
+    try {
+      const response = await fetch(status.dataset.autosaveUrl, {
+        method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      answer = await response.json();
+      if (response.status === 409) stopped = true;
+    } catch {
+      say(NOT_SAVED);
+      return;
+    }
+    if (answer.saved) {
+      saved = text;
+      form.elements.version.value = answer.version;
+    }
+    say(answer.message || NOT_SAVED);
+  }
+
+  box.addEventListener("input", () => {
+    firstUnsaved = firstUnsaved || Date.now();
+    clearTimeout(timer);
+    timer = setTimeout(save, Date.now() - firstUnsaved >= every ? 0 : quiet);
+  });
+  box.addEventListener("blur", () => save());
+
+  // A Save button pressed while a draft is on its way waits for it, so that the form carries the new version.
+  form.addEventListener("submit", (event) => {
+    if (!running) return;
+    event.preventDefault();
+    const button = event.submitter;
+    running.finally(() => form.requestSubmit(button));
+  });
+  return { save };
+}
+
+document.querySelectorAll("[data-autosave-url]").forEach((status) => autosave(status));
