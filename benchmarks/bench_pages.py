@@ -22,9 +22,10 @@ What it does:
 
 The pages: the public opportunity list (/opportunities), a search (keywords, category, location and any status),
 an opportunity page (a different published opportunity each time), a provider's dashboard (/bids, signed in) and
-bid autosave (a POST of one answer page of a draft bid, with its CSRF token and version). Beside them, for
-reference, the constant page again for a signed-in provider: the least any signed-in page costs (the session, the
-user and their membership read from the database). Only the standard library and the portal's own requirements
+bid autosave (the answer page's background save of a draft bid's answer, with its CSRF token and version).
+Beside them, for reference: the constant page again for a signed-in provider, the least any signed-in page costs
+(the session, the user and their membership read from the database); and the same answer saved with the page's
+"Save and continue" button (a form POST and a redirect). Only the standard library and the portal's own requirements
 are used. The exit status is 1 when any request failed.
 
 The clients of the public pages are not signed in, so by default they are served from the public page cache
@@ -45,6 +46,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable
@@ -221,32 +223,34 @@ def _get(client: Client, paths: Callable[[], str], expected: int = 200) -> Step:
     return lambda: client.request("GET", paths())[0] == expected
 
 
-class Autosave:
-    """A provider saving one answer of its draft bid again and again, as the page's form posts it: the CSRF token
-    and the bid's version, which each save moves on by one."""
+class Answerer:
+    """A provider saving one answer of its draft bid again and again with the CSRF token and the bid's version,
+    which each save moves on by one: in the background as the answer page's script does (`draft`, JSON back), or
+    with the page's "Save and continue" button (a form POST answered with a redirect). One per client, for both."""
 
     def __init__(self, client: Client, opportunity_id: int, criterion_id: int):
-        self.client, self.path = client, f"/opportunities/{opportunity_id}/bid/answers/{criterion_id}"
+        self.client, self.page = client, f"/opportunities/{opportunity_id}/bid/answers/{criterion_id}"
         self.token, self.version, self.saves = "", "", itertools.count()
         self.load()
 
     def load(self) -> None:
-        self.token, page = self.client.token(self.path)
+        self.token, page = self.client.token(self.page)
         found = VERSION.search(page)
         if not found:
-            raise RuntimeError(f"{self.path} shows no version: is the bid still a draft?")
+            raise RuntimeError(f"{self.page} shows no version: is the bid still a draft?")
         self.version = found.group(1)
 
-    def __call__(self) -> bool:
-        form = {"csrf_token": self.token, "version": self.version, "save_continue": "Save and continue",
-                "text": ANSWER.format(n=next(self.saves))}
+    def save(self, draft: bool) -> bool:
+        form = {"csrf_token": self.token, "version": self.version, "text": ANSWER.format(n=next(self.saves))}
+        if not draft:
+            form["save_continue"] = "Save and continue"
         session = dict(self.client.cookies)
-        status, _ = self.client.request("POST", self.path, form)
-        if status == 302:
+        status, _ = self.client.request("POST", f"{self.page}/draft" if draft else self.page, form)
+        if status == (200 if draft else 302):
             self.version = str(int(self.version) + 1)
-            # A browser would now open the next page, which shows the "saved" message and so takes it out of the
-            # session again. Only the save is timed, so the client goes back to the session it had; otherwise
-            # every save would add a message to a cookie that grows without end.
+            # After the button, a browser would open the next page, which shows the "saved" message and so takes
+            # it out of the session again. Only the save is timed, so the client goes back to the session it had;
+            # otherwise every save would add a message to a cookie that grows without end.
             self.client.cookies = session
             return True
         self.load()  # refused (a stale version, say): read the page again and carry on
@@ -275,7 +279,9 @@ def pages(base: str, who: Cast, signed_in: dict[str, list[Client]]) -> list[Page
         Page(SIGNED_IN, "ceiling, signed in (reference)",
              lambda n: _get(signed_in["dashboard"][n], lambda: "/benchmark/ceiling"), reference=True),
         Page("dashboard", "provider dashboard (/bids)", lambda n: _get(signed_in["dashboard"][n], lambda: "/bids")),
-        Page("autosave", "bid autosave (POST)", lambda n: signed_in["autosave"][n]),
+        Page("autosave", "bid autosave (background save)", lambda n: partial(signed_in["autosave"][n].save, True)),
+        Page("save", "answer saved with its button (reference)", lambda n: partial(signed_in["autosave"][n].save, False),
+             reference=True),
         Page("spending", "spend dashboard (/spending)", lambda n: _get(anonymous(), lambda: "/spending")),
     ]
 
@@ -379,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="size of the large data set when loading it (default 1)")
     parser.add_argument("--fresh", action="store_true", help="drop the database first and load it again")
     parser.add_argument("--pages", default="",
-                        help="only these pages, by key: list,search,opportunity,signed-in,dashboard,autosave,spending "
+                        help="only these pages, by key: list,search,opportunity,signed-in,dashboard,autosave,save,spending "
                              "(default all)")
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_POSTGRES_URL",
                                                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
@@ -417,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     with gunicorn(database_url, instance, args.workers, args.threads, app=APP_WITH_CEILING,
                   extra=("--max-requests", "0", "--keep-alive", "30")) as base:
         signed_in = {"dashboard": [Client(base).sign_in(email, DEMO_PASSWORD) for email in who.busiest],
-                     "autosave": [Autosave(Client(base).sign_in(email, DEMO_PASSWORD), opportunity, criterion)
+                     "autosave": [Answerer(Client(base).sign_in(email, DEMO_PASSWORD), opportunity, criterion)
                                   for email, opportunity, criterion in who.drafting]}
         wanted = {CEILING, *filter(None, args.pages.split(","))}
         all_pages = [p for p in pages(base, who, signed_in) if not args.pages or p.key in wanted]
