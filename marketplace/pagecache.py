@@ -18,6 +18,9 @@ What keeps a cached page right:
 - **Only what is the same for everyone.** Signed-in users, requests with a message waiting for them, and responses
   that set a cookie, made a CSRF token or changed the session are neither served from nor stored in the cache.
 
+Parts of signed-in pages are kept with `fragment`, under keys their callers make to say everything they depend on
+(the provider dashboard's lists: marketplace/bids/dashboard.py).
+
 PAGE_CACHE_SECONDS=0 turns it off. With REDIS_URL set, pages at plain addresses (an opportunity, the first page of
 the list, the register) are kept in Redis, shared by every process; pages with a query string (searches, filters,
 page numbers: endless in number) are kept by each process, PAGE_CACHE_ENTRIES at most, as every page is without
