@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.dbtypes import UTCDateTime
-from marketplace.extensions import db
+from marketplace.extensions import db, hold_until_commit
 from marketplace.timeutil import as_utc, utcnow
 
 GENESIS = "0" * 64
@@ -105,8 +105,7 @@ def verify_chain(events: Iterable[tuple[int, EventContent]]) -> ChainReport:
 
 
 def _lock_chain() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    hold_until_commit(_CHAIN_LOCK_KEY)
 
 
 def _last_hash() -> str:

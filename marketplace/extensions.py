@@ -8,7 +8,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.orm import DeclarativeBase
 
 from marketplace.dbtypes import render_item
@@ -31,3 +31,17 @@ migrate = Migrate(compare_type=True, render_as_batch=True, render_item=render_it
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def on_postgresql() -> bool:
+    """Whether the session's database is PostgreSQL, which takes row and advisory locks; SQLite serialises
+    writers instead, so what those locks guard cannot interleave there."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def hold_until_commit(key: int) -> None:
+    """Wait for the advisory lock `key`, then hold it until the transaction ends (PostgreSQL; see on_postgresql)."""
+    if on_postgresql():
+        db.session.execute(_ADVISORY_LOCK, {"key": key})

@@ -44,7 +44,7 @@ from marketplace.bids.models import Bid, BidAnswer, BidSubmission, ConsortiumMem
 from marketplace.errors import DomainError
 from marketplace.evaluation import model_rules
 from marketplace.evaluation.working_days import standstill_end
-from marketplace.extensions import db
+from marketplace.extensions import db, on_postgresql
 from marketplace.kent import (
     COUNTY_WIDE,
     DISTRICTS,
@@ -283,7 +283,7 @@ class Run:
 
     def advance_sequences(self) -> None:
         """PostgreSQL: move each id sequence past the ids given here (SQLite takes the next id after the largest)."""
-        if db.session.get_bind().dialect.name != "postgresql":
+        if not on_postgresql():
             return
         for table in self.numbered:
             db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "

@@ -38,7 +38,7 @@ from marketplace.bids.models import (
 )
 from marketplace.errors import DomainError
 from marketplace.evaluation import model_rules
-from marketplace.extensions import db
+from marketplace.extensions import db, on_postgresql
 from marketplace.forms import MONEY_MAX
 from marketplace.opportunities import lifecycle
 from marketplace.opportunities import permissions as opportunity_perms
@@ -373,7 +373,7 @@ def opportunity_with_questions(opportunity_id: int, lock: bool = False) -> Oppor
     statement = (sa.select(Opportunity).where(Opportunity.id == opportunity_id)
                  .options(joinedload(Opportunity.lots),
                           joinedload(Opportunity.models).joinedload(EvaluationModel.criteria)))
-    lock = lock and _locks_rows()
+    lock = lock and on_postgresql()
     if lock:
         statement = statement.with_for_update(read=True, of=Opportunity)
     opportunity = db.session.execute(statement).unique().scalar_one_or_none()
@@ -430,11 +430,6 @@ def organisation_names(ids: Iterable[int | None]) -> dict[int, str]:
 
 # Which opportunity this transaction read under a shared lock: (the transaction, the opportunity's id).
 _SHARE_LOCKED = "bids.share_locked_opportunity"
-
-
-def _locks_rows() -> bool:
-    """Whether the database takes row locks (PostgreSQL); SQLite serialises writers instead."""
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def _lock_opportunity(opportunity_id: int) -> Opportunity:

@@ -20,7 +20,7 @@ from marketplace.accounts.models import StaffRole, User
 from marketplace.accounts.roles import COMMISSIONER
 from marketplace.email import send_email
 from marketplace.errors import DomainError
-from marketplace.extensions import db
+from marketplace.extensions import db, hold_until_commit
 from marketplace.kent import LOCALITY_CHOICES
 from marketplace.links import absolute_url
 from marketplace.opportunities.lifecycle import DRAFT
@@ -182,8 +182,7 @@ def _lock_service(service: CatalogueService) -> CatalogueService:
 def next_proposal_reference() -> str:
     """RTB-<year>-<number>, numbered in order within the year; on PostgreSQL two proposals committing at the
     same moment wait for each other rather than take the same number."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REFERENCE_LOCK_KEY})
+    hold_until_commit(_REFERENCE_LOCK_KEY)
     prefix = f"RTB-{today().year}-"
     last = db.session.execute(
         sa.select(sa.func.max(Proposal.reference)).where(Proposal.reference.like(f"{prefix}%"))
