@@ -8,6 +8,8 @@
 const QUIET = 2000; // save once typing has paused this long (milliseconds)
 const AT_LEAST_EVERY = 20000; // and while typing goes on, at least this often
 const NOT_SAVED = "Draft not saved just now. Your text is still here: choose a Save button to save it.";
+const SIGNED_OUT = "Draft not saved: you have been signed out. Copy your answer somewhere safe, then sign in again.";
+const EXPIRED = "Draft not saved: this page has expired. Copy your answer somewhere safe, then reload the page.";
 
 export function autosave(status, { fetch = window.fetch.bind(window), quiet = QUIET, every = AT_LEAST_EVERY } = {}) {
   const form = status.closest("form");
@@ -50,6 +52,14 @@ export function autosave(status, { fetch = window.fetch.bind(window), quiet = QU
       const response = await fetch(status.dataset.autosaveUrl, {
         method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" },
       });
+      const json = (response.headers.get("Content-Type") || "").startsWith("application/json");
+      // Sent to the sign-in page (the sign-in timed out), or refused without the session's form token (signed
+      // out elsewhere): saving again cannot work, so stop and say what to do.
+      if (response.redirected || (response.status === 400 && !json)) {
+        stopped = true;
+        say(response.redirected ? SIGNED_OUT : EXPIRED);
+        return;
+      }
       answer = await response.json();
       if (response.status === 409) stopped = true;
     } catch {

@@ -1,12 +1,14 @@
 """A volunteer's answer is saved as they type, in a real headless Chromium against the app served over HTTP:
 the draft is there after the browser is closed, a Save button pressed while a draft is on its way is not taken for
-a colleague's change, and a colleague's change stops the background save with a message, keeping the text.
+a colleague's change, and a colleague's change or the end of the sign-in stops the background save with a message,
+keeping the text.
 axe-core checks the page with the message showing.
 """
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -70,4 +72,23 @@ def test_a_colleagues_save_stops_the_background_save_and_keeps_the_text(page, da
     expect(page.locator("#autosave-status")).to_contain_text("A colleague changed this bid")
     expect(page.get_by_label("Your answer")).to_have_value(FIRST)
     assert _saved_answer(data) == "The colleague's answer"
+    axe_check(page)
+
+
+@pytest.mark.parametrize("ending, message", [("timed out", "you have been signed out"),
+                                             ("signed out elsewhere", "this page has expired")])
+def test_a_draft_after_the_sign_in_has_ended_says_what_to_do_and_keeps_the_text(page, app, data, sign_in, axe_check,
+                                                                                ending, message):
+    sign_in(page, data["email"], next=data["answer_url"])
+    if ending == "timed out":
+        app.config["SESSION_IDLE_MINUTES"] = 0
+        time.sleep(1.1)
+    else:
+        page.context.clear_cookies()
+
+    page.get_by_label("Your answer").fill(FIRST)
+
+    expect(page.locator("#autosave-status")).to_contain_text(message)
+    expect(page.get_by_label("Your answer")).to_have_value(FIRST)
+    assert _saved_answer(data) == ""
     axe_check(page)
