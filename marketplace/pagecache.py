@@ -122,11 +122,13 @@ def fragment(key: str, render: Callable[[], str]) -> str:
     if stores is None:
         return render()
     key = f"part|{key}"
-    kept = stores.local.get(key) or _quietly(stores.shared.get, key)
+    kept = stores.local.get(key)
     if kept is None:
-        kept = zlib.compress(render().encode(), 1)
-        _quietly(stores.shared.set, key, kept)
-    stores.local.set(key, kept)
+        kept = _quietly(stores.shared.get, key)
+        if kept is None:
+            kept = zlib.compress(render().encode(), 1)
+            _quietly(stores.shared.set, key, kept)
+        stores.local.set(key, kept)
     return zlib.decompress(kept).decode()
 
 

@@ -40,8 +40,9 @@ SECTION_ENDPOINTS = {
     "consortium": "bids.prepare_consortium", "documents": "bids.prepare_documents",
     "declarations": "bids.prepare_declarations",
 }
-AUTOSAVE_STALE = ("Draft not saved. A colleague changed this bid after you opened this page. Choose a Save button "
-                  "to see their changes: your text stays in the box.")
+NOT_SAVED = "Draft not saved."
+AUTOSAVE_STALE = (f"{NOT_SAVED} A colleague changed this bid after you opened this page. Choose a Save button to "
+                  "see their changes: your text stays in the box.")
 # Pages of the submission half, linked when they exist in this build.
 CHECK_ENDPOINT, WITHDRAW_ENDPOINT = "bids.check", "bids.withdraw"
 STATUS_DISPLAY = {
@@ -255,7 +256,7 @@ def autosave_answer(opportunity_id: int, criterion_id: int):
     require_hidden(prep.answer_question(opportunity, bid, criterion_id) is not None)
     form = f.AnswerForm()
     if not form.validate_on_submit():
-        return _not_saved(next(iter(form.errors.values()))[0], HTTPStatus.UNPROCESSABLE_ENTITY)
+        return _not_saved(f"{NOT_SAVED} {next(iter(form.errors.values()))[0]}", HTTPStatus.UNPROCESSABLE_ENTITY)
     try:
         prep.save_answer(current_user, bid, criterion_id, form.text.data, form.version_value())
     except prep.NotABidder:
@@ -263,13 +264,12 @@ def autosave_answer(opportunity_id: int, criterion_id: int):
     except prep.StaleBid:
         return _not_saved(AUTOSAVE_STALE, HTTPStatus.CONFLICT)
     except DomainError as error:
-        return _not_saved(error.message, HTTPStatus.UNPROCESSABLE_ENTITY)
+        return _not_saved(f"{NOT_SAVED} {error.message}", HTTPStatus.UNPROCESSABLE_ENTITY)
     return jsonify(saved=True, version=bid.version, message=f"Draft saved at {format_london_time(bid.updated_at)}")
 
 
-def _not_saved(reason: str, status: HTTPStatus):
-    return jsonify(saved=False, message=reason if reason.startswith("Draft not saved") else
-                   f"Draft not saved. {reason}"), status
+def _not_saved(message: str, status: HTTPStatus):
+    return jsonify(saved=False, message=message), status
 
 
 def _price_form(bid):
