@@ -21,9 +21,10 @@ export function autosave(status, { fetch = window.fetch.bind(window), quiet = QU
   let running = null; // the save in progress
   let stopped = false;
 
+  // The live region is shown empty at once: screen readers announce changes only to regions already on the page.
+  status.hidden = false;
   const say = (message) => {
-    status.hidden = false;
-    status.textContent = message;
+    if (status.textContent !== message) status.textContent = message;
   };
 
   async function save() {
