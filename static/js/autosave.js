@@ -7,6 +7,7 @@
 
 const QUIET = 2000; // save once typing has paused this long (milliseconds)
 const AT_LEAST_EVERY = 20000; // and while typing goes on, at least this often
+const KEEPALIVE_MAX = 30000; // characters a save may carry when it has to outlive the page (browsers allow 64 kB)
 const NOT_SAVED = "Draft not saved just now. Your text is still here: choose a Save button to save it.";
 const SIGNED_OUT = "Draft not saved: you have been signed out. Copy your answer somewhere safe, then sign in again.";
 const EXPIRED = "Draft not saved: this page has expired. Copy your answer somewhere safe, then reload the page.";
@@ -27,7 +28,7 @@ export function autosave(status, { fetch = window.fetch.bind(window), quiet = QU
     if (status.textContent !== message) status.textContent = message;
   };
 
-  async function save() {
+  async function save(leaving = false) {
     clearTimeout(timer);
     timer = null;
     firstUnsaved = null;
@@ -35,11 +36,11 @@ export function autosave(status, { fetch = window.fetch.bind(window), quiet = QU
     if (stopped || text === saved || !text.trim()) return;
     if (running) {
       await running;
-      return save();
+      return save(leaving);
     }
     const body = new FormData(form);
     body.set("text", text);
-    running = send(body, text);
+    running = send(body, text, leaving && text.length <= KEEPALIVE_MAX);
     try {
       await running;
     } finally {
@@ -47,11 +48,11 @@ export function autosave(status, { fetch = window.fetch.bind(window), quiet = QU
     }
   }
 
-  async function send(body, text) {
+  async function send(body, text, keepalive) {
     let answer;
     try {
       const response = await fetch(status.dataset.autosaveUrl, {
-        method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" },
+        method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" }, keepalive,
       });
       const json = (response.headers.get("Content-Type") || "").startsWith("application/json");
       // Sent to the sign-in page (the sign-in timed out), or refused without the session's form token (signed
@@ -80,6 +81,10 @@ export function autosave(status, { fetch = window.fetch.bind(window), quiet = QU
     timer = setTimeout(save, Date.now() - firstUnsaved >= every ? 0 : quiet);
   });
   box.addEventListener("blur", () => save());
+  // The tab is closed or put away before the pause is over: send what was typed, in a request that outlives the page.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") save(true);
+  });
 
   // A Save button pressed while a draft is on its way waits for it, so that the form carries the new version.
   form.addEventListener("submit", (event) => {

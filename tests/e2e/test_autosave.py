@@ -1,5 +1,5 @@
 """A volunteer's answer is saved as they type, in a real headless Chromium against the app served over HTTP:
-the draft is there after the browser is closed, a Save button pressed while a draft is on its way is not taken for
+the draft is there after the browser is closed, even a moment after the last key press, a Save button pressed while a draft is on its way is not taken for
 a colleague's change, and a colleague's change or the end of the sign-in stops the background save with a message,
 keeping the text.
 axe-core checks the page with the message showing.
@@ -92,3 +92,16 @@ def test_a_draft_after_the_sign_in_has_ended_says_what_to_do_and_keeps_the_text(
     expect(page.get_by_label("Your answer")).to_have_value(FIRST)
     assert _saved_answer(data) == ""
     axe_check(page)
+
+
+def test_what_was_typed_just_before_the_tab_was_closed_is_saved(page, data, sign_in):
+    sign_in(page, data["email"], next=data["answer_url"])
+
+    page.get_by_label("Your answer").fill(FIRST)
+    page.close()  # before the pause after typing is over
+
+    for _ in range(50):
+        if _saved_answer(data) == FIRST:
+            break
+        time.sleep(0.1)
+    assert _saved_answer(data) == FIRST
