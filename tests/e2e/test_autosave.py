@@ -1,8 +1,8 @@
 """A volunteer's answer is saved as they type, in a real headless Chromium against the app served over HTTP:
-the draft is there after the browser is closed, even a moment after the last key press, a Save button pressed while a draft is on its way is not taken for
-a colleague's change, and a colleague's change or the end of the sign-in stops the background save with a message,
-keeping the text.
-axe-core checks the page with the message showing.
+the draft is there after the browser is closed, even a moment after the last key press; a Save button pressed
+while a draft is on its way is not taken for a colleague's change; and a colleague's change or the end of the
+sign-in stops the background save with a message, keeping the text. axe-core checks the page with the message
+showing.
 """
 
 from __future__ import annotations
