@@ -1,5 +1,6 @@
-// Saves the answer as a draft in the background while the user types, so that a long answer is not lost if the
-// browser closes or the sign-in times out. Progressive enhancement: without JavaScript the Save buttons do the same.
+// Saves the answer as a draft in the background while the user types (and as the tab is closed), so that a long
+// answer is not lost if the browser closes or the sign-in times out. Progressive enhancement: without JavaScript the
+// Save buttons do the same.
 // Marks: <p data-autosave-url="..." role="status" hidden> inside the answer's form, which holds the textarea
 // (name="text") and the bid's version (name="version"). Each save sends the form as its Save buttons would and gets
 // back the bid's new version, which the form then carries, so the user's own next save is never taken for a
@@ -12,10 +13,10 @@ const NOT_SAVED = "Draft not saved just now. Your text is still here: choose a S
 const SIGNED_OUT = "Draft not saved: you have been signed out. Copy your answer somewhere safe, then sign in again.";
 const EXPIRED = "Draft not saved: this page has expired. Copy your answer somewhere safe, then reload the page.";
 
-export function autosave(status, { fetch = window.fetch.bind(window), quiet = QUIET, every = AT_LEAST_EVERY } = {}) {
+function autosave(status) {
   const form = status.closest("form");
   const box = form && form.querySelector("textarea[name='text']");
-  if (!box || !form.elements.version) return null;
+  if (!box || !form.elements.version) return;
   let saved = box.value;
   let timer = null;
   let firstUnsaved = null;
@@ -78,7 +79,7 @@ export function autosave(status, { fetch = window.fetch.bind(window), quiet = QU
   box.addEventListener("input", () => {
     firstUnsaved = firstUnsaved || Date.now();
     clearTimeout(timer);
-    timer = setTimeout(save, Date.now() - firstUnsaved >= every ? 0 : quiet);
+    timer = setTimeout(save, Date.now() - firstUnsaved >= AT_LEAST_EVERY ? 0 : QUIET);
   });
   box.addEventListener("blur", () => save());
   // The tab is closed or put away before the pause is over: send what was typed, in a request that outlives the page.
@@ -93,7 +94,6 @@ export function autosave(status, { fetch = window.fetch.bind(window), quiet = QU
     const button = event.submitter;
     running.finally(() => form.requestSubmit(button));
   });
-  return { save };
 }
 
 document.querySelectorAll("[data-autosave-url]").forEach((status) => autosave(status));
