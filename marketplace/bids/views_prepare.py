@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.accounts import permissions as account_perms
 from marketplace.authz import require_hidden
-from marketplace.bids import bp, rules
+from marketplace.bids import answering, bp, rules
 from marketplace.bids import forms as f
 from marketplace.bids import measures
 from marketplace.bids import preparation as prep
@@ -27,6 +27,7 @@ from marketplace.errors import DomainError
 from marketplace.evaluation.model_rules import DEFAULT_DESCRIPTORS
 from marketplace.forms import add_error, options
 from marketplace.opportunities import permissions as opportunity_perms
+from marketplace.opportunities.forms import VersionedForm
 from marketplace.opportunities.models import RESERVATIONS
 from marketplace.opportunities.services import pounds
 from marketplace.opportunities.search import countdown, describe_file
@@ -240,7 +241,8 @@ def prepare_answer(opportunity_id: int, criterion_id: int):
     require_hidden(question is not None)
     form = _posted(f.AnswerForm, text=prep.saved_answer(bid, criterion_id), version=bid.version)
     return _section(question.section, "bids/prepare/answer.html", form, opportunity, bid,
-                    lambda: prep.save_answer(current_user, bid, criterion_id, form.text.data, form.version_value()),
+                    lambda: answering.save_answer(current_user, opportunity.id, criterion_id, form.text.data,
+                                                  form.version_value()),
                     f"Your answer to ‘{question.label}’ is saved.", question=question,
                     descriptors=question.criterion.descriptors or DEFAULT_DESCRIPTORS,
                     saved_answer=lambda: prep.saved_answer(bid, criterion_id))
@@ -251,21 +253,18 @@ def prepare_answer(opportunity_id: int, criterion_id: int):
 def autosave_answer(opportunity_id: int, criterion_id: int):
     """The answer page's background save while the user types (static/js/autosave.js): the same use case as its
     Save buttons, answered in JSON for the page's script, with the bid's new version for the next save. It leaves
-    the session alone: no message waits for the next page."""
-    opportunity, bid = _bid_or_404(opportunity_id, joinedload(Bid.answers))
-    require_hidden(prep.answer_question(opportunity, bid, criterion_id) is not None)
-    form = f.AnswerForm()
-    if not form.validate_on_submit():
-        return _not_saved(f"{NOT_SAVED} {next(iter(form.errors.values()))[0]}", HTTPStatus.UNPROCESSABLE_ENTITY)
+    the session alone: no message waits for the next page. (CSRFProtect has checked the token.)"""
+    version = VersionedForm.parse_version(request.form.get("version"))
     try:
-        prep.save_answer(current_user, bid, criterion_id, form.text.data, form.version_value())
-    except prep.NotABidder:
+        saved = answering.save_answer(current_user, opportunity_id, criterion_id, request.form.get("text", ""),
+                                      version)
+    except (prep.NotABidder, answering.NotAsked):
         abort(404)
     except prep.StaleBid:
         return _not_saved(AUTOSAVE_STALE, HTTPStatus.CONFLICT)
     except DomainError as error:
         return _not_saved(f"{NOT_SAVED} {error.message}", HTTPStatus.UNPROCESSABLE_ENTITY)
-    return jsonify(saved=True, version=bid.version, message=f"Draft saved at {format_london_time(bid.updated_at)}")
+    return jsonify(saved=True, version=saved.version, message=f"Draft saved at {format_london_time(saved.saved_at)}")
 
 
 def _not_saved(message: str, status: HTTPStatus):

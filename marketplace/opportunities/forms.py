@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovCheckboxInput, GovFileInput
@@ -163,8 +164,13 @@ class VersionedForm(BaseForm):
     version = HiddenField()
 
     def version_value(self) -> int:
+        return self.parse_version(self.version.data)
+
+    @staticmethod
+    def parse_version(value: Any) -> int:
+        """The posted version, or -1 (matching no version, so the save is refused as out of date)."""
         try:
-            return int(self.version.data)
+            return int(value)
         except (TypeError, ValueError):
             return -1
 

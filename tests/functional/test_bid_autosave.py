@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from marketplace.audit import AuditEvent
+from marketplace.bids import answering
 from marketplace.bids import preparation as prep
 from marketplace.extensions import db
 from tests.factories import OrganisationFactory, colleague, provider
@@ -66,8 +67,8 @@ def test_the_next_save_with_the_version_the_draft_returned_is_not_taken_for_a_co
 def test_a_draft_after_a_colleagues_save_is_refused_as_a_conflict_and_stores_nothing(client, app, signed_in, bid,
                                                                                        opportunity, organisation):
     seen = version_of(bid)
-    prep.save_answer(colleague(organisation), reload(bid), criterion_of(opportunity, "quality").id,
-                     "The colleague's answer", int(seen))
+    answering.save_answer(colleague(organisation), bid.opportunity_id, criterion_of(opportunity, "quality").id,
+                          "The colleague's answer", int(seen))
 
     response = autosave(signed_in, opportunity, DRAFT, seen)
 

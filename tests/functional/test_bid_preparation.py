@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from marketplace.bids import answering
 from marketplace.bids import preparation as prep
 from marketplace.bids import rules
 from marketplace.bids.models import Bid
@@ -216,7 +217,8 @@ def test_another_organisation_with_its_own_bid_cannot_touch_rows_of_this_bid(cli
 def test_the_task_list_shows_each_section_with_its_status_and_who_saved_last(signed_in, bid, bidder, opportunity,
                                                                               organisation):
     quality = criterion_of(opportunity, "quality")
-    prep.save_answer(colleague(organisation, full_name="Priya Shah"), bid, quality.id, "Weekly visits.", bid.version)
+    answering.save_answer(colleague(organisation, full_name="Priya Shah"), bid.opportunity_id, quality.id,
+                          "Weekly visits.", bid.version)
 
     page = text(signed_in.get(url(opportunity)))
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace import create_app, pagecache
-from marketplace.bids import preparation, rules, submission
+from marketplace.bids import answering, rules, submission
 from marketplace.bids.models import Bid
 from marketplace.extensions import db
 from marketplace.opportunities.models import Opportunity
@@ -149,8 +149,8 @@ def test_an_autosave_leaves_the_cached_dashboard_in_place(client, app, as_user, 
     as_user(owner)
     visit(client)
     with app.test_request_context("/"):
-        preparation.save_answer(owner, fresh(bid), criterion_of(opportunity, "quality").id, "A new draft answer",
-                                fresh(bid).version)
+        answering.save_answer(owner, bid.opportunity_id, criterion_of(opportunity, "quality").id,
+                              "A new draft answer", fresh(bid).version)
     assert fresh(bid).version == 2
 
     assert not bids_read(visit(client)[1])

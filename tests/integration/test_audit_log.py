@@ -1,6 +1,9 @@
-"""The stored audit log: one chain across requests, append-only in the database, tampering shows."""
+"""The stored audit log: chains across requests (one per group of objects), append-only in the database,
+tampering shows."""
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -23,9 +26,11 @@ def dialect() -> str:
 
 
 def a_few_events(n: int = 3) -> list[AuditEvent]:
-    events = [audit.record("test.happened", "thing", i, actor="tester", details={"n": i}) for i in range(n)]
+    """Events about one object: one chain."""
+    for i in range(n):
+        audit.record("test.happened", "thing", 1, actor="tester", details={"n": i})
     db.session.commit()
-    return events
+    return stored()[-n:]
 
 
 @pytest.fixture()
@@ -45,12 +50,74 @@ def without_append_only_trigger(app):
         db.session.commit()
 
 
-def test_recorded_events_link_into_one_chain(app):
+def test_events_about_one_object_link_into_one_chain(app):
     first, second, third = a_few_events(3)
     assert first.prev_hash == audit.GENESIS
     assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    assert first.chain == second.chain == third.chain == audit.chain_of("thing", 1)
     report = verify_database()
     assert report.ok and report.checked == 3
+
+
+def objects_in_two_chains() -> tuple[int, int]:
+    """Two ids of 'thing' objects whose events go to different chains."""
+    other = next(i for i in range(2, 200) if audit.chain_of("thing", i) != audit.chain_of("thing", 1))
+    return 1, other
+
+
+def test_events_about_objects_in_other_chains_link_only_within_their_own_and_all_verify(app):
+    one, other = objects_in_two_chains()
+    for object_id in (one, other, one, other):
+        audit.record("test.happened", "thing", object_id)
+    db.session.commit()
+
+    first, second, third, fourth = stored()
+    assert (first.prev_hash, second.prev_hash) == (audit.GENESIS, audit.GENESIS)
+    assert (third.prev_hash, fourth.prev_hash) == (first.hash, second.hash)
+    assert verify_database().checked == 4 and verify_database().ok
+
+
+def test_an_event_moved_to_another_chain_breaks_the_log(app, without_append_only_trigger):
+    one, other = objects_in_two_chains()
+    for object_id in (one, other, one):
+        audit.record("test.happened", "thing", object_id)
+    db.session.commit()
+    moved = stored()[2]
+    db.session.execute(sa.text("UPDATE audit_events SET chain = :chain WHERE id = :id"),
+                       {"chain": audit.chain_of("thing", other), "id": moved.id})
+    db.session.commit()
+    assert verify_database().broken_at == moved.id
+
+
+def _record_and_hold(object_id: int, holding: threading.Event, release: threading.Event, app) -> None:
+    with app.app_context():
+        audit.record("test.held", "thing", object_id)
+        holding.set()
+        release.wait(10)
+        db.session.commit()
+
+
+def test_on_postgresql_an_append_waits_only_for_a_transaction_appending_to_the_same_chain(app):
+    if dialect() != "postgresql":
+        pytest.skip("SQLite serialises writers; chain locks are PostgreSQL's")
+    one, other = objects_in_two_chains()
+    holding, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_record_and_hold, args=(one, holding, release, app))
+    holder.start()
+    try:
+        assert holding.wait(10)
+        db.session.execute(sa.text("SET LOCAL lock_timeout = '300ms'"))
+        audit.record("test.other_chain", "thing", other)  # another chain: no wait
+        db.session.commit()
+        db.session.execute(sa.text("SET LOCAL lock_timeout = '300ms'"))
+        with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+            audit.record("test.same_chain", "thing", one)
+        db.session.rollback()
+    finally:
+        release.set()
+        holder.join(10)
+    assert [event.action for event in stored()] == ["test.held", "test.other_chain"]
+    assert verify_database().ok
 
 
 def test_events_from_several_requests_form_one_valid_chain(client, as_user):

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from marketplace import documents
 from marketplace.audit import AuditEvent, verify_database
+from marketplace.bids import answering
 from marketplace.bids import preparation as prep
 from marketplace.bids import rules
 from marketplace.bids.models import Bid, BidAnswer, BidSubmission
@@ -213,7 +214,7 @@ def test_the_task_list_gives_each_section_a_status(bid, bidder, opportunity):
     assert statuses[f"answer-{quality.id}"] == prep.NOT_STARTED
     assert set(statuses.values()) == {prep.NOT_STARTED}
 
-    prep.save_answer(bidder, bid, quality.id, "We visit weekly.", bid.version)
+    answering.save_answer(bidder, bid.opportunity_id, quality.id, "We visit weekly.", bid.version)
     prep.save_local_economy(bidder, bid, prep.LocalEconomyDetails(Decimal("0.4"), 3, 1), bid.version)
     prep.add_price_line(bidder, bid, prep.PriceLineDetails("Visits", Decimal(52), "weeks", Decimal(100)))
     prep.save_declarations(bidder, bid, prep.DeclarationDetails("none", "", True, False), bid.version)
@@ -242,8 +243,9 @@ def test_questions_cannot_start_until_lots_are_chosen_and_a_lots_own_model_is_la
     labels = [q.label for q in prep.answer_questions(opportunity, reload(bid))]
     assert labels == ["Lot 2: Rural outreach"]
     with pytest.raises(DomainError, match="not part of your bid"):
-        prep.save_answer(bidder, reload(bid), criterion_of(opportunity, "quality").id, "Hello", reload(bid).version)
-    prep.save_answer(bidder, reload(bid), own.id, "Hello", reload(bid).version)
+        answering.save_answer(bidder, bid.opportunity_id, criterion_of(opportunity, "quality").id, "Hello",
+                              reload(bid).version)
+    answering.save_answer(bidder, bid.opportunity_id, own.id, "Hello", reload(bid).version)
 
 
 @pytest.mark.parametrize("lot_ids, message", [([], "Select at least one lot"), ([999999], "Select from the lots")])
@@ -261,10 +263,10 @@ def test_a_save_from_a_page_loaded_before_a_colleagues_save_is_refused_and_chang
                                                                                             organisation):
     quality = criterion_of(opportunity, "quality")
     loaded = bid.version
-    prep.save_answer(colleague(organisation), bid, quality.id, "The colleague's answer", loaded)
+    answering.save_answer(colleague(organisation), bid.opportunity_id, quality.id, "The colleague's answer", loaded)
 
     with pytest.raises(prep.StaleBid, match="A colleague changed this section at .*copy it, then reload") as refused:
-        prep.save_answer(bidder, reload(bid), quality.id, "My answer", loaded)
+        answering.save_answer(bidder, bid.opportunity_id, quality.id, "My answer", loaded)
 
     assert refused.value.field == "text"
     assert prep.saved_answer(reload(bid), quality.id) == "The colleague's answer"
@@ -299,7 +301,7 @@ def test_concurrent_saves_of_the_same_version_on_postgresql_store_exactly_one(bi
             user, working = db.session.get(User, user_id), db.session.get(Bid, bid_id)
             barrier.wait()
             try:
-                prep.save_answer(user, working, quality, f"Answer {n}", loaded)
+                answering.save_answer(user, working.opportunity_id, quality, f"Answer {n}", loaded)
                 outcomes.append(n)
             except prep.StaleBid:
                 outcomes.append(None)
@@ -340,15 +342,15 @@ def test_a_page_about_to_save_holds_the_opportunity_so_no_amendment_can_move_the
 
 def test_a_save_after_a_locked_read_does_not_read_the_opportunity_again(opportunity, bid, bidder):
     _postgresql_only()
-    quality, version = criterion_of(opportunity, "quality").id, bid.version
+    version = bid.version
     db.session.commit()
     working = db.session.get(Bid, bid.id)
     prep.opportunity_with_questions(opportunity.id, lock=True)
     with statements_sent() as sent:
-        prep.save_answer(bidder, working, quality, "We visit every week.", version)
+        prep.save_price(bidder, working, Decimal(1000), version)
 
     assert not [s for s in sent if s.lstrip().upper().startswith("SELECT") and "FROM opportunities" in s]
-    assert prep.saved_answer(reload(bid), quality) == "We visit every week."
+    assert reload(bid).price_total == Decimal("1000.00")
 
 
 def _amend_deadline_to_the_past(opportunity: Opportunity) -> None:
@@ -359,19 +361,19 @@ def _amend_deadline_to_the_past(opportunity: Opportunity) -> None:
 
 def test_a_save_after_an_unlocked_read_reads_the_opportunity_again_and_sees_an_amendment(opportunity, bid,
                                                                                          bidder):
-    quality, version = criterion_of(opportunity, "quality").id, bid.version
+    version = bid.version
     db.session.commit()
     working = db.session.get(Bid, bid.id)
     prep.opportunity_with_questions(opportunity.id)  # read in this transaction, without the lock
     _amend_deadline_to_the_past(opportunity)
 
     with pytest.raises(DomainError, match="deadline for bids passed"):
-        prep.save_answer(bidder, working, quality, "Too late", version)
-    assert prep.saved_answer(reload(bid), quality) == ""
+        prep.save_price(bidder, working, Decimal(1000), version)
+    assert reload(bid).price_total is None
 
 
 def test_a_lock_taken_in_an_earlier_transaction_is_not_trusted(opportunity, bid, bidder):
-    quality, version = criterion_of(opportunity, "quality").id, bid.version
+    version = bid.version
     db.session.commit()
     working = db.session.get(Bid, bid.id)
     prep.opportunity_with_questions(opportunity.id, lock=True)
@@ -381,10 +383,10 @@ def test_a_lock_taken_in_an_earlier_transaction_is_not_trusted(opportunity, bid,
         session.commit()
         _amend_deadline_to_the_past(opportunity)
         with pytest.raises(DomainError, match="deadline for bids passed"):
-            prep.save_answer(bidder, working, quality, "Too late", version)
+            prep.save_price(bidder, working, Decimal(1000), version)
     finally:
         session.expire_on_commit = True
-    assert prep.saved_answer(reload(bid), quality) == ""
+    assert reload(bid).price_total is None
 
 
 # Saves refused when the bid cannot change ------------------------------------------------------------------
@@ -394,7 +396,7 @@ def test_saves_after_the_deadline_are_refused_by_the_server_clock(bid, bidder, o
     close(opportunity)
 
     with pytest.raises(DomainError, match="deadline for bids passed"):
-        prep.save_answer(bidder, reload(bid), quality.id, "Too late", reload(bid).version)
+        answering.save_answer(bidder, bid.opportunity_id, quality.id, "Too late", reload(bid).version)
     with pytest.raises(DomainError, match="deadline for bids passed"):
         prep.add_document(bidder, reload(bid), "Policy", "policy.pdf", PDF)
     assert prep.saved_answer(reload(bid), quality.id) == ""
@@ -433,15 +435,15 @@ def test_only_the_bidders_organisation_can_save(bid, opportunity):
 def test_an_answer_over_the_word_limit_is_refused_with_the_count(bid, bidder, opportunity):
     quality = criterion_of(opportunity, "quality")
     with pytest.raises(DomainError, match="Your answer is 51 words. The limit is 50 words: remove 1 word,"):
-        prep.save_answer(bidder, bid, quality.id, " ".join(["word"] * 51), bid.version)
+        answering.save_answer(bidder, bid.opportunity_id, quality.id, " ".join(["word"] * 51), bid.version)
 
-    prep.save_answer(bidder, reload(bid), quality.id, " ".join(["word"] * 50), reload(bid).version)
+    answering.save_answer(bidder, bid.opportunity_id, quality.id, " ".join(["word"] * 50), reload(bid).version)
     assert rules.count_words(prep.saved_answer(reload(bid), quality.id)) == 50
 
 
 def test_a_criterion_without_a_limit_takes_a_long_answer(bid, bidder, opportunity):
     social = criterion_of(opportunity, "social_value")
-    prep.save_answer(bidder, bid, social.id, "word " * 3000, bid.version)
+    answering.save_answer(bidder, bid.opportunity_id, social.id, "word " * 3000, bid.version)
     assert rules.count_words(prep.saved_answer(reload(bid), social.id)) == 3000
 
 
@@ -640,7 +642,7 @@ def test_removing_a_document_deletes_its_file_unless_a_sealed_version_lists_it(b
 
 def test_every_save_is_audited_by_section_without_any_bid_content(bid, bidder, opportunity):
     quality = criterion_of(opportunity, "quality")
-    prep.save_answer(bidder, bid, quality.id, "SECRET-ANSWER", bid.version)
+    answering.save_answer(bidder, bid.opportunity_id, quality.id, "SECRET-ANSWER", bid.version)
     prep.save_price(bidder, reload(bid), Decimal("4321.00"), reload(bid).version)
     prep.add_document(bidder, reload(bid), "SECRET-TITLE", "secret-name.pdf", PDF)
 
@@ -656,7 +658,8 @@ def test_every_save_is_audited_by_section_without_any_bid_content(bid, bidder, o
 def test_a_refused_save_writes_nothing_at_all(bid, bidder, opportunity):
     version = reload(bid).version
     with pytest.raises(DomainError):
-        prep.save_answer(bidder, bid, criterion_of(opportunity, "quality").id, "word " * 60, bid.version)
+        answering.save_answer(bidder, bid.opportunity_id, criterion_of(opportunity, "quality").id, "word " * 60,
+                              bid.version)
     assert reload(bid).version == version
     assert db.session.execute(sa.select(sa.func.count(BidAnswer.id))).scalar_one() == 0
     assert events("bid.section_saved") == []
