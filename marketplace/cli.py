@@ -28,7 +28,7 @@ def create_admin_command(email: str, name: str, password: str) -> None:
 
 @click.command("audit-verify")
 def audit_verify_command() -> None:
-    """Check the audit log's hash chain and report the first broken link."""
+    """Check the audit log's hash chains and report the first broken link."""
     from marketplace.audit import verify_database
 
     report = verify_database()

@@ -15,7 +15,7 @@ an UPDATE that names the version it checked, so a colleague's save committed in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
@@ -32,13 +32,14 @@ from marketplace.bids.preparation import (
     NotABidder,
     StaleBid,
     answer_question,
+    commit_keeping_loaded,
     edit_refusal,
     late_message,
     word_limit_error,
 )
 from marketplace.errors import DomainError
-from marketplace.opportunities import lifecycle
 from marketplace.extensions import db, on_postgresql
+from marketplace.opportunities import lifecycle
 from marketplace.opportunities.models import Criterion, EvaluationModel, Lot, Opportunity
 from marketplace.timeutil import utcnow
 
@@ -98,8 +99,8 @@ class _Opportunity:
     id: int
     status: str
     submission_deadline: datetime | None
-    lots: list[_Lot]
-    models: list[_Model]
+    lots: list[_Lot] = field(default_factory=list)
+    models: list[_Model] = field(default_factory=list)
 
 
 _BIDS, _OPPORTUNITIES = Bid.__table__.c, Opportunity.__table__.c
@@ -143,17 +144,14 @@ def _execute(statement, parameters: dict):
     return db.session.connection().execute(statement, parameters)
 
 
-def _read(opportunity_id: int, organisation_id: int) -> tuple[_Bid, Any] | None:
-    """The bid and its opportunity's state and deadline, without its lots and models yet."""
+def _read(opportunity_id: int, organisation_id: int) -> Any:
+    """The bid's row, with its opportunity's state, deadline and version; None when the organisation has none."""
     statement = _LOCKED_BID_AND_OPPORTUNITY if on_postgresql() else _BID_AND_OPPORTUNITY
-    row = _execute(statement, {"opportunity_id": opportunity_id, "organisation_id": organisation_id}).one_or_none()
-    if row is None:
-        return None
-    return _Bid(row.id, row.organisation_id, row.status, row.version, row.lot_ids or [], row.updated_at), row
+    return _execute(statement, {"opportunity_id": opportunity_id, "organisation_id": organisation_id}).one_or_none()
 
 
-def _with_questions(opportunity_id: int, row: Any) -> _Opportunity:
-    """The opportunity as the question rules read it: a published one's structure from this process's store."""
+def _structure(opportunity_id: int, row: Any) -> tuple[list[_Lot], list[_Model]]:
+    """The opportunity's lots and models: a published one's from this process's store."""
     key = (opportunity_id, row.opportunity_version)
     store = current_app.extensions.setdefault(_STRUCTURES, {})
     structure = store.get(key)
@@ -163,7 +161,7 @@ def _with_questions(opportunity_id: int, row: Any) -> _Opportunity:
             if len(store) >= _STRUCTURES_MAX:
                 store.clear()
             store[key] = structure
-    return _Opportunity(opportunity_id, row.opportunity_status, row.submission_deadline, *structure)
+    return structure
 
 
 def _lots_and_models(opportunity_id: int) -> tuple[list[_Lot], list[_Model]]:
@@ -183,26 +181,21 @@ def _answer_error(question: Any, text: str) -> DomainError | None:
     return word_limit_error(text, question.criterion.word_limit)
 
 
-def _organisation_id(user: Any) -> int:
-    membership = getattr(user, "membership", None) if getattr(user, "is_authenticated", False) else None
-    if membership is None:
-        raise NotABidder()
-    return membership.organisation_id
-
-
 def _checked(user: Any, opportunity_id: int, criterion_id: int, text: str, version: int
              ) -> tuple[_Bid, _Opportunity]:
     """The bid and its opportunity, once every rule allows this save; the refusal otherwise."""
-    found = _read(opportunity_id, _organisation_id(user))
-    if found is None:
+    organisation_id = permissions.organisation_id(user)
+    row = _read(opportunity_id, organisation_id) if organisation_id is not None else None
+    if row is None:
         raise NotABidder()
-    bid, row = found
-    opportunity = _Opportunity(opportunity_id, row.opportunity_status, row.submission_deadline, [], [])
+    bid = _Bid(row.id, row.organisation_id, row.status, row.version, row.lot_ids or [], row.updated_at)
+    opportunity = _Opportunity(opportunity_id, row.opportunity_status, row.submission_deadline)
     if refusal := edit_refusal(bid, opportunity, utcnow()):
         raise DomainError(refusal)
     if version != bid.version:
         raise StaleBid(bid.updated_at, "text")
-    opportunity = _with_questions(opportunity_id, row)
+    lots, models = _structure(opportunity_id, row)
+    opportunity = replace(opportunity, lots=lots, models=models)
     question = answer_question(opportunity, bid, criterion_id)
     if question is None:
         raise NotAsked()
@@ -234,18 +227,13 @@ def save_answer(user: Any, opportunity_id: int, criterion_id: int, text: str, ve
     except DomainError:
         db.session.rollback()
         raise
-    _commit(bid.id)
+    commit_keeping_loaded()
+    _forget_loaded(bid.id)
     return Saved(bid.version + 1, now)
 
 
-def _commit(bid_id: int) -> None:
-    """Commit, keeping what the request loaded (the signed-in user) except a copy of this bid, now out of date."""
-    session = db.session()
-    keep, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = keep
-    loaded = session.identity_map.get(identity_key(Bid, bid_id))
+def _forget_loaded(bid_id: int) -> None:
+    """A copy of the bid the request loaded (the Save buttons' page) is now out of date: read it again if used."""
+    loaded = db.session.identity_map.get(identity_key(Bid, bid_id))
     if loaded is not None:
-        session.expire(loaded)
+        db.session.expire(loaded)

@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Any
 
 
-def _organisation_id(user: Any) -> int | None:
+def organisation_id(user: Any) -> int | None:
+    """The signed-in user's organisation, whose bids they may prepare."""
     membership = getattr(user, "membership", None) if getattr(user, "is_authenticated", False) else None
     return membership.organisation_id if membership is not None else None
 
 
 def is_bidder(user: Any, bid: Any) -> bool:
     """A member of the organisation that owns the bid."""
-    return _organisation_id(user) is not None and _organisation_id(user) == bid.organisation_id
+    return organisation_id(user) is not None and organisation_id(user) == bid.organisation_id
 
 
 def can_prepare(user: Any, bid: Any, deadline: datetime | None, now: datetime) -> bool:

@@ -445,7 +445,7 @@ def _lock_opportunity(opportunity_id: int) -> Opportunity:
     return opportunity
 
 
-def _commit_keeping_loaded() -> None:
+def commit_keeping_loaded() -> None:
     """Commit without expiring what the request has loaded: it was just written, under the locks, so the page
     that follows (the next section's address) can read it as committed instead of loading it all again."""
     session = db.session()
@@ -490,7 +490,7 @@ def _save(user: Any, bid: Bid, section: str, version: int | None, change: Callab
         audit.record("bid.section_saved", "bid", bid.id, actor=user, details={"section": section})
         if not permissions.can_prepare(user, bid, opportunity.submission_deadline, utcnow()):
             _refuse(DomainError(late_message(opportunity)))
-        _commit_keeping_loaded()
+        commit_keeping_loaded()
     except StaleDataError:
         raise _stale(bid, field) from None
     except DomainError:

@@ -12,6 +12,7 @@ from marketplace.bids import answering
 from marketplace.bids import preparation as prep
 from marketplace.extensions import db
 from tests.factories import OrganisationFactory, colleague, provider
+from tests.sql import statements_sent
 from tests.functional.test_bid_preparation import (  # noqa: F401  (fixtures)
     answer_path,
     bid,
@@ -129,3 +130,20 @@ def test_the_answer_page_offers_the_background_save_only_while_the_bid_can_be_ch
     close(opportunity)
 
     assert "data-autosave-url" not in signed_in.get(url(opportunity, answer_path(opportunity))).get_data(as_text=True)
+
+
+def test_a_published_opportunitys_questions_are_read_once_per_process_and_each_save_sends_a_handful_of_statements(
+        signed_in, bid, opportunity):
+    """Its lots, models and criteria cannot change once it is published; the bid and the opportunity's state and
+    deadline are read on every save."""
+    version = autosave(signed_in, opportunity, DRAFT, version_of(bid)).json["version"]
+    with statements_sent() as sent:
+        response = autosave(signed_in, opportunity, DRAFT + " again", str(version))
+
+    assert response.json["saved"] is True and saved_text(bid, opportunity) == DRAFT + " again"
+    saving = sent[max(n for n, s in enumerate(sent) if "FROM users" in s):]  # after the page giving the token
+    assert not [s for s in saving if "FROM criteria" in s or "FROM lots" in s]
+    assert [s for s in saving if "FROM bids JOIN opportunities" in s]
+    # the user; the bid with its opportunity; the version moved on; the answer; the chain's lock (PostgreSQL),
+    # its last hash and the event
+    assert len([s for s in saving if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]) <= 7
