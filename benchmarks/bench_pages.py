@@ -16,9 +16,10 @@ What it does:
    bid on an open opportunity (for autosave), one per client;
 4. for each number of clients, runs every page for --seconds after a short warm-up: each client a thread with
    its own keep-alive connection, sending its next request as soon as the last is answered; the ceiling is
-   measured before and after the pages and averaged;
-5. prints requests per second, p50 and p95 latency, and each page's throughput as a share of the ceiling's at
-   the same number of clients, then whether every page reaches a third of the ceiling at 10 clients.
+   measured before the first page and after each one, so every page has the ceiling just before and just after
+   it (a machine whose speed drifts during the run is compared with itself);
+5. prints requests per second, p50 and p95 latency, the ceiling beside each page, and each page's throughput as a
+   share of that ceiling, then whether every page reaches a third of its ceiling at 10 clients.
 
 The pages: the public opportunity list (/opportunities), a search (keywords, category, location and any status),
 an opportunity page (a different published opportunity each time), a provider's dashboard (/bids, signed in) and
@@ -336,38 +337,53 @@ def measure(page: Page, clients: int, seconds: float) -> Result:
     return total
 
 
-def benchmark(all_pages: list[Page], levels: list[int], seconds: float) -> dict[tuple[str, int], Result]:
+def benchmark(all_pages: list[Page], levels: list[int], seconds: float
+              ) -> tuple[dict[tuple[str, int], Result], dict[tuple[str, int], Result]]:
+    """Each page's result, and beside it the ceiling measured just before and just after it (so a machine whose
+    speed drifts during the run is compared with itself); the ceiling's own row takes all its runs together."""
     results: dict[tuple[str, int], Result] = {}
+    ceilings: dict[tuple[str, int], Result] = {}
     ceiling = next(p for p in all_pages if p.key == CEILING)
     for clients in levels:
         before = measure(ceiling, clients, seconds)
-        for page in all_pages:
-            if page.key != CEILING:
-                results[page.key, clients] = measure(page, clients, seconds)
-                print(f"  {page.label} at {clients} clients: {results[page.key, clients].throughput:.0f}/s",
-                      file=sys.stderr, flush=True)
-        results[CEILING, clients] = before.add(measure(ceiling, clients, seconds))
-    return results
+        results[CEILING, clients] = before
+        for page in (p for p in all_pages if p.key != CEILING):
+            results[page.key, clients] = measure(page, clients, seconds)
+            after = measure(ceiling, clients, seconds)
+            ceilings[page.key, clients] = before.add(after)
+            results[CEILING, clients] = results[CEILING, clients].add(after)
+            print(f"  {page.label} at {clients} clients: {results[page.key, clients].throughput:.0f}/s "
+                  f"(ceiling {ceilings[page.key, clients].throughput:.0f}/s)", file=sys.stderr, flush=True)
+            before = after
+        ceilings[CEILING, clients] = results[CEILING, clients]
+    return results, ceilings
+
+
+def share(results: dict, ceilings: dict, key: str, clients: int) -> float:
+    ceiling = ceilings[key, clients].throughput
+    return results[key, clients].throughput / ceiling if ceiling else 0.0
 
 
 # Reporting --------------------------------------------------------------------------------------------------
 
-def report(args, loaded: str, all_pages: list[Page], results: dict[tuple[str, int], Result]) -> bool:
+def report(args, loaded: str, all_pages: list[Page], results: dict[tuple[str, int], Result],
+           ceilings: dict[tuple[str, int], Result]) -> bool:
     print(f"Pages against gunicorn ({args.workers} workers x {args.threads} threads) on PostgreSQL with {loaded}; "
           f"{args.seconds:g} s per measurement (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs); "
           f"public page cache {'off' if args.no_page_cache else 'on'}; "
-          f"{'no Redis' if args.redis_url == 'none' else 'Redis at ' + args.redis_url}")
-    print(f"{'page':34} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'of ceiling':>11} {'failed':>7}")
+          f"{'no Redis' if args.redis_url == 'none' else 'Redis at ' + args.redis_url}; "
+          "each page against the ceiling measured just before and after it")
+    print(f"{'page':34} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'ceiling/s':>10} {'of ceiling':>11} "
+          f"{'failed':>7}")
     for page in all_pages:
         for clients in args.levels:
-            result, ceiling = results[page.key, clients], results[CEILING, clients]
-            ratio = result.throughput / ceiling.throughput if ceiling.throughput else 0.0
+            result = results[page.key, clients]
             p50, p95 = (percentile(result.latencies, q) * 1000 for q in (0.5, 0.95)) if result.latencies else (0, 0)
-            print(f"{page.label:34} {clients:>7} {result.throughput:>8.1f} {p50:>8.1f} {p95:>8.1f} "
+            ceiling, ratio = ceilings[page.key, clients].throughput, share(results, ceilings, page.key, clients)
+            print(f"{page.label:34} {clients:>7} {result.throughput:>8.1f} {p50:>8.1f} {p95:>8.1f} {ceiling:>10.1f} "
                   f"{ratio:>10.0%} {result.failures:>7}")
     if 10 in args.levels:
-        slow = [p.label for p in all_pages if not p.reference
-                and results[p.key, 10].throughput < results[CEILING, 10].throughput / 3]
+        slow = [p.label for p in all_pages if not p.reference and share(results, ceilings, p.key, 10) < 1 / 3]
         print("At 10 clients every page reaches a third of the ceiling." if not slow else
               f"Under a third of the ceiling at 10 clients: {', '.join(slow)}.")
     return not any(result.failures for result in results.values())
@@ -427,8 +443,8 @@ def main(argv: list[str] | None = None) -> int:
                                   for email, opportunity, criterion in who.drafting]}
         wanted = {CEILING, *filter(None, args.pages.split(","))}
         all_pages = [p for p in pages(base, who, signed_in) if not args.pages or p.key in wanted]
-        results = benchmark(all_pages, args.levels, args.seconds)
-    return 0 if report(args, loaded, all_pages, results) else 1
+        results, ceilings = benchmark(all_pages, args.levels, args.seconds)
+    return 0 if report(args, loaded, all_pages, results, ceilings) else 1
 
 
 if __name__ == "__main__":

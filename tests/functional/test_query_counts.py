@@ -147,6 +147,7 @@ def test_saving_an_answer_costs_the_same_queries_with_three_times_the_rest_of_th
     criterion = next(c for c in opportunity.models[0].criteria if c.kind == "quality")
     path = f"/opportunities/{opportunity.id}/bid/answers/{criterion.id}"
     as_user(owner)
+    _autosave(client, path, "We visit.")  # the first save in a process also reads the opportunity's questions
     _grow_bid(bid, N)
     few = _autosave(client, path, "We visit every week.")
     _grow_bid(bid, 2 * N)

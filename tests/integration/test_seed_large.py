@@ -219,4 +219,5 @@ def test_the_page_benchmark_runs_on_a_small_large_data_set_without_a_failed_requ
     for label in ("ceiling: a constant page", "opportunity list", "search: keywords and filters", "opportunity page",
                   "provider dashboard (/bids)", "bid autosave (background save)",
                   "answer saved with its button (reference)"):
-        assert re.search(rf"^{re.escape(label)} +2 +\d+\.\d +\d+\.\d +\d+\.\d +\d+% +0$", printed, re.MULTILINE), label
+        assert re.search(rf"^{re.escape(label)} +2 +\d+\.\d +\d+\.\d +\d+\.\d +\d+\.\d +\d+% +0$", printed,
+                         re.MULTILINE), label
