@@ -5,8 +5,8 @@ There are CHAINS chains. An event joins the one its object's type and id fall in
 about one bid, say, is in one chain, in order. Appending holds that chain's lock until the transaction ends, so
 two requests about different objects rarely wait for each other, as they would for a single chain (deadline-day
 submissions and the saves of bidders typing). The log from before there were chains is the start of chain 0.
-`record()` adds the event to the caller's session so it commits in the same transaction as the change it
-describes. `verify_chain()` is pure and reports the first broken link.
+`record()` inserts the event in the caller's transaction, so it commits with the change it describes, or not at
+all. `verify_chain()` is pure and reports the first broken link.
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ def _jsonable(details: dict[str, Any] | None) -> dict:
 
 def record(action: str, obj_type: str, obj_id: Any, actor: Any = None,
            details: dict[str, Any] | None = None) -> EventContent:
-    """Append an event to the chain within the current transaction (the caller commits). Written with a plain
-    INSERT, not as an object the session tracks: saves that happen while a bidder types record one each."""
+    """Append an event to its object's chain within the current transaction (the caller commits). Written with a
+    plain INSERT, not as an object the session tracks: the saves made while a bidder types record one each."""
     db.session.flush()
     chain = chain_of(obj_type, obj_id)
     hold_until_commit(_CHAIN_LOCK_BASE + chain)

@@ -10,6 +10,9 @@ Saves that replace what is on a page (an answer, the price, the declarations...)
 loaded with. Adding or removing one row (a price line, a commitment, a member, a document) overwrites nothing a
 colleague wrote, so it is not refused for an out-of-date page; it still moves the version on, and two concurrent
 writes to the same bid cannot both commit (the version column makes the second fail).
+
+A written answer, which the answer page saves every few seconds while its user types, is saved by bids.answering:
+the same rules (the functions here), read and written in plain statements rather than through the loaded bid.
 """
 
 from __future__ import annotations
@@ -589,24 +592,6 @@ def word_limit_error(text: str, limit: int | None) -> DomainError | None:
     extra = words - limit
     return DomainError(f"Your answer is {words:,} words. The limit is {limit:,} words: remove {extra:,} "
                        f"word{'' if extra == 1 else 's'}, then save again", "text")
-
-
-def save_answer(user: Any, bid: Bid, criterion_id: int, text: str, version: int) -> None:
-    text = (text or "").strip()
-
-    def change(opportunity: Opportunity) -> None:
-        question = answer_question(opportunity, bid, criterion_id)
-        if question is None:
-            raise DomainError("This question is not part of your bid. Check the lots you are bidding for.")
-        if not text:
-            raise DomainError("Enter your answer", "text")
-        if len(text) > ANSWER_MAX_CHARS:
-            raise DomainError(f"Your answer must be {ANSWER_MAX_CHARS:,} characters or fewer", "text")
-        if error := word_limit_error(text, question.criterion.word_limit):
-            raise error
-        _answer_row(bid, criterion_id).text = text
-
-    _save(user, bid, f"answer-{criterion_id}", version, change, "text")
 
 
 def _money_error(value: Decimal | None, label: str, field: str) -> DomainError | None:
