@@ -64,6 +64,10 @@ class Config:
     DOCUMENT_STORE = _env("DOCUMENT_STORE")  # default: instance/documents
     WTF_CSRF_TIME_LIMIT = 4 * 3600
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    # A signed-in session is permanent (its cookie outlives the browser for PERMANENT_SESSION_LIFETIME). Flask would
+    # sign it again and send a new cookie on every response to move that expiry on; it moves on whenever the session
+    # changes instead, which for a user who is active is at least once a minute (marketplace.web.LAST_SEEN_STEP).
+    SESSION_REFRESH_EACH_REQUEST = False
     # Signed out after this long without a request (long enough to write a bid answer without saving).
     SESSION_IDLE_MINUTES = int(_env("SESSION_IDLE_MINUTES", "120"))
     # One JSON line per request on stderr, with its request id (gunicorn collects it).

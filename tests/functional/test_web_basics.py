@@ -10,7 +10,7 @@ import time
 import pytest
 
 from marketplace import web
-from tests.factories import provider
+from tests.factories import PASSWORD, provider
 
 
 def test_every_page_sends_a_content_security_policy_that_allows_no_inline_script(client):
@@ -95,6 +95,18 @@ def test_a_session_in_use_stays_signed_in(client, as_user):
     as_user(provider())
     with client.session_transaction() as session:
         session[web.LAST_SEEN] = int(time.time()) - 29 * 60
+    assert client.get("/account").status_code == 200
+
+
+def test_a_session_signed_in_through_the_form_is_kept_for_hours_and_not_sent_again_with_every_page(client):
+    """Signing in makes the session permanent (it outlives the browser); Flask would otherwise sign it again and
+    send it with every response, however little changed."""
+    user = provider()
+    response = client.submit("/sign-in", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302 and "Expires=" in response.headers["Set-Cookie"]
+    client.get("/account")
+
+    assert [client.get(path).headers.get("Set-Cookie") for path in ("/account", "/bids", "/account")] == [None] * 3
     assert client.get("/account").status_code == 200
 
 
