@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.dbtypes import UTCDateTime
-from marketplace.extensions import db, hold_until_commit
+from marketplace.extensions import db, on_postgresql
 from marketplace.timeutil import as_utc, utcnow
 
 GENESIS = "0" * 64
@@ -126,8 +126,23 @@ _LAST_HASH = (sa.select(_EVENTS.c.hash).where(_EVENTS.c.chain == sa.bindparam("c
               .order_by(_EVENTS.c.id.desc()).limit(1))
 
 
-def _last_hash(chain: int) -> str:
-    return db.session.execute(_LAST_HASH, {"chain": chain}).scalar_one_or_none() or GENESIS
+_INSERT = sa.insert(_EVENTS)
+_FIELDS = tuple(field.name for field in dataclasses.fields(EventContent))
+
+
+_CHAIN_HEAD = sa.text("SELECT audit_chain_head(:lock_key, :chain)")  # migration 0014
+
+
+def _lock_and_read_head(chain: int) -> str:
+    """Hold the chain's lock until the transaction ends, then read its last hash: on PostgreSQL in one round trip
+    (a function that takes the lock, then reads in a query of its own, which sees what committed meanwhile);
+    SQLite serialises writers, so there the read is enough."""
+    connection = db.session.connection()
+    if on_postgresql():
+        head = connection.execute(_CHAIN_HEAD, {"lock_key": _CHAIN_LOCK_BASE + chain, "chain": chain}).scalar_one()
+    else:
+        head = connection.execute(_LAST_HASH, {"chain": chain}).scalar_one_or_none()
+    return head or GENESIS
 
 
 def _jsonable(details: dict[str, Any] | None) -> dict:
@@ -140,14 +155,12 @@ def record(action: str, obj_type: str, obj_id: Any, actor: Any = None,
     plain INSERT, not as an object the session tracks: the saves made while a bidder types record one each."""
     db.session.flush()
     chain = chain_of(obj_type, obj_id)
-    hold_until_commit(_CHAIN_LOCK_BASE + chain)
     actor_id = getattr(actor, "id", None)
     actor_label = getattr(actor, "email", None) or (str(actor) if actor else "system")
     content = EventContent(utcnow(), actor_id, actor_label, action, obj_type, str(obj_id),
-                           _jsonable(details), _last_hash(chain), chain=chain)
+                           _jsonable(details), _lock_and_read_head(chain), chain=chain)
     content = dataclasses.replace(content, hash=compute_hash(content))
-    db.session.execute(sa.insert(_EVENTS), {field.name: getattr(content, field.name)
-                                            for field in dataclasses.fields(EventContent)})
+    db.session.connection().execute(_INSERT, {name: getattr(content, name) for name in _FIELDS})
     return content
 
 

@@ -44,4 +44,4 @@ def on_postgresql() -> bool:
 def hold_until_commit(key: int) -> None:
     """Wait for the advisory lock `key`, then hold it until the transaction ends (PostgreSQL; see on_postgresql)."""
     if on_postgresql():
-        db.session.execute(_ADVISORY_LOCK, {"key": key})
+        db.session.connection().execute(_ADVISORY_LOCK, {"key": key})
