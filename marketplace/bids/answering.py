@@ -125,14 +125,23 @@ _MOVE_VERSION_ON = (sa.update(Bid.__table__)
                             updated_by_id=sa.bindparam("user_id")))
 
 
-def _upsert_answer(insert: Callable) -> Any:
+def _upsert_answer(insert: Callable, rows: Any = None) -> Any:
+    """Insert the answer, or replace its text: from the parameters, or (`rows`) from a SELECT."""
     statement = insert(BidAnswer.__table__)
+    if rows is not None:
+        statement = statement.from_select(["bid_id", "criterion_id", "text", "updated_at"], rows)
     return statement.on_conflict_do_update(index_elements=["bid_id", "criterion_id"],
                                            set_={"text": statement.excluded.text,
                                                  "updated_at": statement.excluded.updated_at})
 
 
-_UPSERT_ANSWER = {"postgresql": _upsert_answer(postgresql.insert), "sqlite": _upsert_answer(sqlite.insert)}
+# SQLite: the version moved on, then the answer. PostgreSQL: both in one statement, the answer written only when the
+# version moved on (a data-modifying WITH), so no row written means a colleague's save came first.
+_UPSERT_ANSWER = _upsert_answer(sqlite.insert)
+_MOVED = _MOVE_VERSION_ON.returning(_BIDS.id).cte("moved")
+_MOVE_VERSION_ON_AND_UPSERT_ANSWER = _upsert_answer(postgresql.insert, sa.select(
+    _MOVED.c.id, sa.bindparam("criterion_id", type_=sa.Integer), sa.bindparam("text", type_=sa.Text),
+    sa.bindparam("updated_at", type_=BidAnswer.__table__.c.updated_at.type))).returning(BidAnswer.__table__.c.id)
 # An opportunity's lots, evaluation models and criteria are fixed once it is published (only a draft's can be
 # edited; an amendment moves the deadline and says what changed), so each process keeps them for the published
 # opportunities it has seen, by id and version. Bounded: emptied when full.
@@ -205,11 +214,16 @@ def _checked(user: Any, opportunity_id: int, criterion_id: int, text: str, versi
 
 
 def _write(user: Any, bid: _Bid, criterion_id: int, text: str, now: datetime) -> None:
-    moved = _execute(_MOVE_VERSION_ON, {"bid_id": bid.id, "expected": bid.version, "now": now, "user_id": user.id})
-    if moved.rowcount != 1:  # a colleague's save committed after this one read the bid
+    parameters = {"bid_id": bid.id, "expected": bid.version, "now": now, "user_id": user.id,
+                  "criterion_id": criterion_id, "text": text, "updated_at": now}
+    if on_postgresql():
+        written = len(_execute(_MOVE_VERSION_ON_AND_UPSERT_ANSWER, parameters).all())
+    else:
+        written = _execute(_MOVE_VERSION_ON, parameters).rowcount
+        if written:
+            _execute(_UPSERT_ANSWER, parameters)
+    if written != 1:  # a colleague's save committed after this one read the bid
         raise StaleBid(None, "text")
-    upsert = _UPSERT_ANSWER["postgresql" if on_postgresql() else "sqlite"]
-    _execute(upsert, {"bid_id": bid.id, "criterion_id": criterion_id, "text": text, "updated_at": now})
 
 
 def save_answer(user: Any, opportunity_id: int, criterion_id: int, text: str, version: int) -> Saved:

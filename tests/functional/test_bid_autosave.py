@@ -144,6 +144,7 @@ def test_a_published_opportunitys_questions_are_read_once_per_process_and_each_s
     saving = sent[max(n for n, s in enumerate(sent) if "FROM users" in s):]  # after the page giving the token
     assert not [s for s in saving if "FROM criteria" in s or "FROM lots" in s]
     assert [s for s in saving if "FROM bids JOIN opportunities" in s]
-    # the user; the bid with its opportunity; the version moved on; the answer; the audit chain's lock and last
-    # hash; the event
-    assert len([s for s in saving if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]) == 6
+    # the user; the bid with its opportunity; the version moved on and the answer (one statement on PostgreSQL);
+    # the audit chain's lock and last hash; the event
+    sent_for_the_save = [s for s in saving if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(sent_for_the_save) == (5 if db.engine.dialect.name == "postgresql" else 6)
