@@ -12,6 +12,9 @@ verifies as it did.
 On PostgreSQL, `audit_chain_head(lock_key, chain)` takes the chain's advisory lock (held until the transaction
 ends) and then reads its last hash, in one round trip. The read is a query of its own inside a VOLATILE function,
 so it sees every event committed before it began, including those committed while it waited for the lock.
+
+Downgrading puts every event back in one chain, which the events written since this migration do not form:
+`flask audit-verify` would then report the log broken. Downgrade only a database that has not been used since.
 """
 import sqlalchemy as sa
 from alembic import op
