@@ -13,6 +13,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from marketplace.bids import answering
 from marketplace.bids import preparation as prep
 from marketplace.bids.models import Bid
 from marketplace.extensions import db
@@ -65,7 +66,8 @@ def test_a_draft_is_saved_while_typing_and_a_save_button_pressed_meanwhile_is_no
 def test_a_colleagues_save_stops_the_background_save_and_keeps_the_text(page, data, sign_in, axe_check):
     sign_in(page, data["email"], next=data["answer_url"])
     bid = db.session.get(Bid, data["bid"])
-    prep.save_answer(colleague(data["organisation"]), bid, data["criterion"], "The colleague's answer", bid.version)
+    answering.save_answer(colleague(data["organisation"]), bid.opportunity_id, data["criterion"],
+                          "The colleague's answer", bid.version)
 
     page.get_by_label("Your answer").fill(FIRST)
 
