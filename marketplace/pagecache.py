@@ -149,7 +149,7 @@ def _same_for_everyone() -> bool:
 def _key() -> str | None:
     """The page's whole address (some pages give full links, such as the feed's), the public version and the
     minute; None when the version cannot be read."""
-    version = db.session.execute(_VERSION).scalar()
+    version = db.session.connection().execute(_VERSION).scalar()
     if version is None:
         return None
     return f"{request.host_url}{request.full_path}|{version}|{utcnow():%Y%m%d%H%M}"

@@ -8,9 +8,11 @@ this bid is asked (preparation.questions, over the lots it bids for); the word l
 section, never its text; the clock checked again before the commit.
 
 Because a page saves while its user types, this save reads only the columns those rules need, in plain
-statements, not the bid and opportunity as objects: the bid and its opportunity in one row, under a shared lock
-on the opportunity (PostgreSQL), and the opportunity's lots and criteria; it then moves the bid's version on in
-an UPDATE that names the version it checked, so a colleague's save committed in between makes it fail (stale).
+statements, not the bid and opportunity as objects: the bid with its opportunity's state, deadline and version in
+one row (the opportunity under a shared lock, on PostgreSQL), and a published opportunity's lots and criteria once
+per process (they cannot change once it is published). It then moves the bid's version on in an UPDATE that names
+the version it checked, so that a colleague's save committed in between makes it fail (stale), and writes the
+answer: on PostgreSQL both in one statement.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ class _Criterion:
     kind: str
     title: str
     word_limit: int | None
-    model: _Model
+    model: _Model = field(repr=False, compare=False)  # its model, which lists it in turn
 
 
 @dataclass(frozen=True)

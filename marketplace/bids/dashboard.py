@@ -31,10 +31,10 @@ from marketplace.pagination import page_number
 
 CACHED_PAGES = 50  # a thousand bids at twenty a page
 
-_VERSIONS = sa.select(
-    sa.select(pagecache.PublicVersion.version).scalar_subquery(),
-    sa.select(OrganisationBidsVersion.version)
-    .where(OrganisationBidsVersion.organisation_id == sa.bindparam("organisation_id")).scalar_subquery())
+_PUBLIC, _OWN = pagecache.PublicVersion.__table__.c, OrganisationBidsVersion.__table__.c
+_VERSIONS = sa.select(  # table columns, run on the connection: a plain statement, not an ORM query
+    sa.select(_PUBLIC.version).scalar_subquery(),
+    sa.select(_OWN.version).where(_OWN.organisation_id == sa.bindparam("organisation_id")).scalar_subquery())
 
 
 def lists(organisation_id: int, now: datetime, render: Callable[[], str]) -> str:
@@ -47,7 +47,7 @@ def _key(organisation_id: int, now: datetime) -> str | None:
     number = page_number()
     if set(request.args) - {"page"} or number > CACHED_PAGES:
         return None
-    public, own = db.session.execute(_VERSIONS, {"organisation_id": organisation_id}).one()
+    public, own = db.session.connection().execute(_VERSIONS, {"organisation_id": organisation_id}).one()
     if public is None:
         return None
     return f"dashboard|{organisation_id}|{number}|{own or 0}|{public}|{now:%Y%m%d%H%M}"
