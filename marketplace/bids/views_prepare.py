@@ -27,7 +27,6 @@ from marketplace.errors import DomainError
 from marketplace.evaluation.model_rules import DEFAULT_DESCRIPTORS
 from marketplace.forms import add_error, options
 from marketplace.opportunities import permissions as opportunity_perms
-from marketplace.opportunities.forms import VersionedForm
 from marketplace.opportunities.models import RESERVATIONS
 from marketplace.opportunities.services import pounds
 from marketplace.opportunities.search import countdown, describe_file
@@ -254,7 +253,7 @@ def autosave_answer(opportunity_id: int, criterion_id: int):
     """The answer page's background save while the user types (static/js/autosave.js): the same use case as its
     Save buttons, answered in JSON for the page's script, with the bid's new version for the next save. It leaves
     the session alone: no message waits for the next page. (CSRFProtect has checked the token.)"""
-    version = VersionedForm.parse_version(request.form.get("version"))
+    version = f.AnswerForm.parse_version(request.form.get("version"))
     try:
         saved = answering.save_answer(current_user, opportunity_id, criterion_id, request.form.get("text", ""),
                                       version)
